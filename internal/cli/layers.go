@@ -1,0 +1,16 @@
+package cli
+
+import "github.com/spf13/cobra"
+
+// layerCommands are the commands of the layer engines. Each layer adds its
+// own line in its own block so that work on different layers does not touch
+// the same lines.
+func layerCommands(g *globalOptions) []*cobra.Command {
+	var cmds []*cobra.Command
+	// identity and RBAC (can-i, who-can, access-matrix)
+	// admission (admit)
+	// network (reach, netpol)
+	// workload identity and secrets (mount, who-can-read)
+	// explain, scan, paths, test
+	return cmds
+}
