@@ -11,6 +11,7 @@ func layerCommands(g *globalOptions) []*cobra.Command {
 	// admission (admit)
 	// network (reach, netpol)
 	// workload identity and secrets (mount, who-can-read)
-	// explain, scan, paths, test
+	cmds = append(cmds, newExplainCommand(g))
+	// scan, paths, test
 	return cmds
 }
