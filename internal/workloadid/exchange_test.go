@@ -1,0 +1,109 @@
+package workloadid
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/akssec/akssec/internal/azure"
+	"github.com/akssec/akssec/internal/env"
+	"github.com/akssec/akssec/internal/snapshot"
+)
+
+const (
+	testTenant = "5f1c3b2a-8d4e-4f6a-9b7c-1e2d3c4b5a60"
+	testIssuer = "https://eastus.oic.prod-aks.azure.com/5f1c3b2a-8d4e-4f6a-9b7c-1e2d3c4b5a60/0d6b7c1e-1111-2222-3333-444455556666/"
+	idRG       = "/subscriptions/sub/resourcegroups/rg-bank/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
+)
+
+func testEnv(ids []*azure.Identity, fics []*azure.FederatedCredential) *env.Environment {
+	return env.New(&snapshot.Snapshot{Azure: azure.Data{Identities: ids, FederatedCredentials: fics}})
+}
+
+func identity(name, client string) *azure.Identity {
+	return &azure.Identity{ID: idRG + name, Name: name, ClientID: client, PrincipalID: "oid-" + name, TenantID: testTenant}
+}
+
+func fic(identityName, name, issuer, subject string, aud ...string) *azure.FederatedCredential {
+	return &azure.FederatedCredential{Identity: identityName, ID: idRG + identityName + "/federatedIdentityCredentials/" + name,
+		Name: name, Issuer: issuer, Subject: subject, Audiences: aud}
+}
+
+func TestExchange(t *testing.T) {
+	e := testEnv(
+		[]*azure.Identity{identity("myapp-identity", "11111111-aaaa-bbbb-cccc-000000000001"), identity("trading-identity", "11111111-aaaa-bbbb-cccc-000000000002"), identity("reports-identity", "11111111-aaaa-bbbb-cccc-000000000003")},
+		[]*azure.FederatedCredential{
+			fic("myapp-identity", "myapp-fic", testIssuer, "system:serviceaccount:default:myapp-sa", TokenExchangeAudience),
+			// trailing slash missing: the planted fault
+			fic("trading-identity", "trading-fic", testIssuer[:len(testIssuer)-1], "system:serviceaccount:trading:trading-sa", TokenExchangeAudience),
+			fic("reports-identity", "reports-fic", testIssuer, "system:serviceaccount:trading:Reports-SA", TokenExchangeAudience),
+			fic("myapp-identity", "myapp-other-aud", testIssuer, "system:serviceaccount:default:other-sa", "api://AKSIdentityBinding"),
+		})
+	type want struct {
+		credential string
+		code       int
+		status     int
+		oauth      string
+		message    string
+	}
+	tests := []struct {
+		name             string
+		client, iss, sub string
+		aud              []string
+		want             want
+	}{
+		{"match", "11111111-AAAA-bbbb-cccc-000000000001", testIssuer, "system:serviceaccount:default:myapp-sa", []string{TokenExchangeAudience}, want{credential: "myapp-fic"}},
+		{"match among several audiences", "11111111-aaaa-bbbb-cccc-000000000001", testIssuer, "system:serviceaccount:default:myapp-sa", []string{"x", TokenExchangeAudience}, want{credential: "myapp-fic"}},
+		{"unknown client", "99999999-aaaa-bbbb-cccc-000000000009", testIssuer, "system:serviceaccount:default:myapp-sa", []string{TokenExchangeAudience},
+			want{code: 700016, status: 400, oauth: "unauthorized_client", message: "AADSTS700016: Application with identifier '99999999-aaaa-bbbb-cccc-000000000009' was not found in the directory '" + testTenant + "'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."}},
+		{"issuer lacks trailing slash in FIC", "11111111-aaaa-bbbb-cccc-000000000002", testIssuer, "system:serviceaccount:trading:trading-sa", []string{TokenExchangeAudience},
+			want{code: 700211, status: 401, oauth: "invalid_client", message: "AADSTS700211: No matching federated identity record found for presented assertion issuer '" + testIssuer + "'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation"}},
+		{"issuer differs in case", "11111111-aaaa-bbbb-cccc-000000000001", "https://EASTUS.oic.prod-aks.azure.com/x/", "system:serviceaccount:default:myapp-sa", []string{TokenExchangeAudience},
+			want{code: 700211, status: 401, oauth: "invalid_client", message: "AADSTS700211: No matching federated identity record found for presented assertion issuer 'https://EASTUS.oic.prod-aks.azure.com/x/'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation"}},
+		{"subject mismatch", "11111111-aaaa-bbbb-cccc-000000000001", testIssuer, "system:serviceaccount:default:default", []string{TokenExchangeAudience},
+			want{code: 700213, status: 401, oauth: "invalid_client", message: "AADSTS700213: No matching federated identity record found for presented assertion subject 'system:serviceaccount:default:default'. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation"}},
+		{"subject matches only ignoring case", "11111111-aaaa-bbbb-cccc-000000000003", testIssuer, "system:serviceaccount:trading:reports-sa", []string{TokenExchangeAudience},
+			want{code: 7002138, status: 401, oauth: "invalid_client", message: "AADSTS7002138: No matching federated identity record found for presented assertion subject 'system:serviceaccount:trading:reports-sa'. The subject matches with case-insensitive comparison, but not with case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. See documentation at: https://learn.microsoft.com/entra/workload-id/workload-identity-federation. See breaking change notification and remediation at: https://learn.microsoft.com/en-us/entra/identity-platform/reference-breaking-changes#august-2024."}},
+		{"audience mismatch", "11111111-aaaa-bbbb-cccc-000000000001", testIssuer, "system:serviceaccount:default:other-sa", []string{TokenExchangeAudience},
+			want{code: 700212, status: 401, oauth: "invalid_client", message: "AADSTS700212: No matching federated identity record found for presented assertion audience 'api://AzureADTokenExchange'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation"}},
+		{"empty client", "", testIssuer, "system:serviceaccount:default:myapp-sa", []string{TokenExchangeAudience},
+			want{code: 700016, status: 400, oauth: "unauthorized_client", message: "AADSTS700016: Application with identifier '' was not found in the directory '" + testTenant + "'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := Exchange(e, tt.client, tt.iss, tt.sub, tt.aud)
+			var got want
+			if err != nil {
+				var ae *AADSTSError
+				if !errors.As(err, &ae) {
+					t.Fatalf("error %T is not *AADSTSError", err)
+				}
+				got = want{code: ae.Code, status: ae.HTTPStatus, oauth: ae.OAuthError, message: ae.Error()}
+			} else {
+				got.credential = res.Credential.Name
+				if res.ObjectID != res.Identity.PrincipalID || res.TenantID != testTenant {
+					t.Errorf("token claims oid=%s tid=%s, want the identity's", res.ObjectID, res.TenantID)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(want{})); diff != "" {
+				t.Errorf("Exchange (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestExchangeCredentialsByNameWithoutIDs(t *testing.T) {
+	id := identity("alpha-ci-identity", "c1")
+	f := &azure.FederatedCredential{Identity: "alpha-ci-identity", Name: "f", Issuer: testIssuer, Subject: "system:serviceaccount:team-alpha:alpha-ci-sa", Audiences: []string{TokenExchangeAudience}}
+	other := &azure.FederatedCredential{Identity: "other", Name: "g", Issuer: testIssuer, Subject: "system:serviceaccount:team-alpha:x", Audiences: []string{TokenExchangeAudience}}
+	e := testEnv([]*azure.Identity{id}, []*azure.FederatedCredential{f, other})
+	if _, err := Exchange(e, "c1", testIssuer, "system:serviceaccount:team-alpha:alpha-ci-sa", []string{TokenExchangeAudience}); err != nil {
+		t.Errorf("Exchange: %v, want a match by identity name", err)
+	}
+	_, err := Exchange(e, "c1", testIssuer, "system:serviceaccount:team-alpha:x", []string{TokenExchangeAudience})
+	var ae *AADSTSError
+	if !errors.As(err, &ae) || ae.Code != CodeSubjectMismatch {
+		t.Errorf("Exchange with another identity's subject: %v, want AADSTS700213", err)
+	}
+}
