@@ -68,11 +68,11 @@ type NearMiss struct {
 
 // Explanation answers "why is this forbidden".
 type Explanation struct {
-	Request  string         `json:"request"`
-	User     authn.UserInfo `json:"user"`
+	Request  string          `json:"request"`
+	User     authn.UserInfo  `json:"user"`
 	Identity *authn.Identity `json:"identity,omitempty"`
-	Groups   []GroupRef     `json:"groups"`
-	Decision Decision       `json:"decision"`
+	Groups   []GroupRef      `json:"groups"`
+	Decision Decision        `json:"decision"`
 	// ClusterBindings and NamespaceBindings are the bindings that apply to
 	// the caller, cluster-wide and in the request namespace.
 	ClusterBindings   []BindingView `json:"clusterBindings"`

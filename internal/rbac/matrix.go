@@ -32,7 +32,7 @@ func (a *Authorizer) AccessMatrix(u authn.UserInfo, ns string) *Matrix {
 	m := &Matrix{User: u, Namespace: ns, Verbs: MatrixVerbs}
 	type item struct {
 		group, resource, sub string
-		namespaced          bool
+		namespaced           bool
 	}
 	var items []item
 	for _, r := range a.discovery.Sorted() {
