@@ -1,0 +1,342 @@
+// Package gatekeeper is a Gatekeeper-compatible policy engine on the OPA Go
+// library: ConstraintTemplates (templates.gatekeeper.sh v1, v1beta1; Rego v0,
+// and v1 when the template's source says so) and their constraints, with
+// Gatekeeper's match semantics, enforcement actions (deny, dryrun, warn,
+// scoped), parameters and data.inventory.
+//
+// It re-implements the frameworks Rego driver's hook and the
+// admission.k8s.gatekeeper.sh target instead of embedding the frameworks
+// client: that client builds a new rego.Rego (query compile plus a JSON
+// round trip of the review) for every review and template, which costs
+// milliseconds a review; here each template is compiled and prepared once,
+// constraints are matched in Go before any Rego runs, and the object is
+// converted to an ast.Value once per review. An Engine is immutable after
+// New and safe for concurrent use.
+package gatekeeper
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/akssec/akssec/internal/source"
+)
+
+// Item is an unstructured object with its location (templates,
+// constraints).
+type Item struct {
+	Loc source.Location
+	Obj *unstructured.Unstructured
+}
+
+// Problem is a template or constraint Gatekeeper would reject.
+type Problem struct {
+	Loc     source.Location
+	Object  string
+	Message string
+}
+
+func (p Problem) String() string { return fmt.Sprintf("%s: %s: %s", p.Loc, p.Object, p.Message) }
+
+// Options tune New.
+type Options struct {
+	// Inventory returns data.inventory (see Inventory); it is called only
+	// when a template reads data.inventory.
+	Inventory func() (map[string]any, error)
+}
+
+// Engine holds compiled templates and parsed constraints.
+type Engine struct {
+	templates   map[string]*Template // by constraint kind
+	constraints []*Constraint         // by kind, then name
+	problems    []Problem
+	store       storage.Store
+}
+
+// New compiles the templates and parses the constraints. A template or
+// constraint Gatekeeper would reject is left out and reported in Problems;
+// the error is only for an inventory that cannot be loaded.
+func New(ctx context.Context, templates, constraints []Item, opts Options) (*Engine, error) {
+	e := &Engine{templates: map[string]*Template{}, store: inmem.NewWithOpts(inmem.OptRoundTripOnWrite(false))}
+	needInventory := false
+	for _, it := range templates {
+		t, err := ParseTemplate(ctx, it.Obj, it.Loc, e.store)
+		if err != nil {
+			e.problems = append(e.problems, Problem{Loc: it.Loc, Object: "ConstraintTemplate/" + it.Obj.GetName(), Message: err.Error()})
+			continue
+		}
+		if prev, dup := e.templates[t.Kind]; dup {
+			e.problems = append(e.problems, Problem{Loc: it.Loc, Object: "ConstraintTemplate/" + t.Name, Message: fmt.Sprintf("kind %s is already defined by the template at %s; this one replaces it", t.Kind, prev.Loc)})
+		}
+		e.templates[t.Kind] = t
+		needInventory = needInventory || t.UsesInventory
+	}
+	for _, it := range constraints {
+		c, err := ParseConstraint(it.Obj, it.Loc)
+		if err != nil {
+			e.problems = append(e.problems, Problem{Loc: it.Loc, Object: it.Obj.GetKind() + "/" + it.Obj.GetName(), Message: err.Error()})
+			continue
+		}
+		t := e.templates[c.Kind]
+		if t == nil {
+			e.problems = append(e.problems, Problem{Loc: it.Loc, Object: c.Kind + "/" + c.Name, Message: fmt.Sprintf("no ConstraintTemplate defines kind %s: the constraint cannot exist in the cluster", c.Kind)})
+			continue
+		}
+		c.Template = t
+		e.constraints = append(e.constraints, c)
+	}
+	sort.SliceStable(e.constraints, func(i, j int) bool {
+		a, b := e.constraints[i], e.constraints[j]
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.Name < b.Name
+	})
+	if needInventory && opts.Inventory != nil {
+		inv, err := opts.Inventory()
+		if err != nil {
+			return nil, fmt.Errorf("loading data.inventory: %w", err)
+		}
+		if err := storage.WriteOne(ctx, e.store, storage.AddOp, storage.MustParsePath("/inventory"), inv); err != nil {
+			return nil, fmt.Errorf("loading data.inventory: %w", err)
+		}
+	}
+	return e, nil
+}
+
+// Templates returns the compiled templates sorted by name.
+func (e *Engine) Templates() []*Template {
+	out := make([]*Template, 0, len(e.templates))
+	for _, t := range e.templates {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Template returns the template of a constraint kind, or nil.
+func (e *Engine) Template(kind string) *Template { return e.templates[kind] }
+
+// Constraints returns the constraints sorted by kind and name.
+func (e *Engine) Constraints() []*Constraint { return e.constraints }
+
+// Problems lists what Gatekeeper would reject.
+func (e *Engine) Problems() []Problem { return e.problems }
+
+// Object is an object under review.
+type Object struct {
+	Group, Version, Kind string
+	// Resource is the plural resource name for review.resource.
+	Resource     string
+	Namespace    string
+	Name         string
+	GenerateName string
+	Labels       map[string]string
+	// Object is the object as the API server serializes it.
+	Object map[string]any
+	// NamespaceObject is the object's Namespace (nil for cluster-scoped
+	// objects or when unknown): input.review.namespaceObject and the
+	// namespaceSelector read it.
+	NamespaceObject *corev1.Namespace
+	// Operation is CREATE unless set.
+	Operation string
+	// Source is Original for objects sent to the API server, Generated for
+	// pods expanded from workloads.
+	Source   string
+	UserInfo map[string]any
+}
+
+// Result is one violation.
+type Result struct {
+	Constraint *Constraint
+	Msg        string
+	Details    any
+	// Autoreject is set when the constraint could not be matched (its
+	// namespaceSelector needs a Namespace the snapshot lacks): Gatekeeper
+	// then reports the constraint as violated.
+	Autoreject bool
+}
+
+// Review evaluates every constraint that matches the object. Results are in
+// constraint order (kind, name), then message order.
+func (e *Engine) Review(ctx context.Context, obj *Object) ([]Result, error) {
+	mt := &MatchTarget{Group: obj.Group, Kind: obj.Kind, Namespace: obj.Namespace, Name: obj.Name, GenerateName: obj.GenerateName, Labels: obj.Labels, NamespaceObject: obj.NamespaceObject, Source: obj.Source}
+	var results []Result
+	var matched []*Constraint
+	for _, c := range e.constraints {
+		if len(c.Actions) == 0 {
+			continue // scoped, with no action at the admission webhook
+		}
+		ok, err := c.Match.Matches(mt)
+		if err != nil {
+			results = append(results, Result{Constraint: c, Autoreject: true,
+				Msg: fmt.Sprintf("unable to match constraints: error matching the requested object: %s :failed to run Match criteria: %v", obj.Name, err)})
+			continue
+		}
+		if ok {
+			matched = append(matched, c)
+		}
+	}
+	if len(matched) == 0 {
+		return results, nil
+	}
+	review, err := reviewValue(obj)
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i < len(matched); {
+		j := i
+		for j < len(matched) && matched[j].Kind == matched[i].Kind {
+			j++
+		}
+		rs, err := e.eval(ctx, matched[i].Template, matched[i:j], review)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, rs...)
+		i = j
+	}
+	return results, nil
+}
+
+// eval runs one template for its matched constraints. An evaluation error
+// becomes a violation of each constraint whose message is the error, as the
+// frameworks driver reports it.
+func (e *Engine) eval(ctx context.Context, t *Template, cs []*Constraint, review ast.Value) ([]Result, error) {
+	terms := make([]*ast.Term, len(cs))
+	byName := make(map[string]*Constraint, len(cs))
+	for i, c := range cs {
+		terms[i] = ast.NewTerm(ast.NewObject(
+			[2]*ast.Term{ast.StringTerm("key"), ast.NewTerm(c.key)},
+			[2]*ast.Term{ast.StringTerm("parameters"), ast.NewTerm(c.params)},
+		))
+		byName[c.Name] = c
+	}
+	input := ast.NewObject(
+		[2]*ast.Term{ast.StringTerm("review"), ast.NewTerm(review)},
+		[2]*ast.Term{ast.StringTerm("constraints"), ast.ArrayTerm(terms...)},
+		[2]*ast.Term{ast.StringTerm("target"), ast.StringTerm(Target)},
+	)
+	rs, err := t.prepared.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		out := make([]Result, len(cs))
+		for i, c := range cs {
+			out[i] = Result{Constraint: c, Msg: err.Error()}
+		}
+		return out, nil
+	}
+	out := make([]Result, 0, len(rs))
+	for _, r := range rs {
+		m, _ := r.Bindings["result"].(map[string]any)
+		if m == nil {
+			return nil, errors.New("no binding for result")
+		}
+		msg, ok := m["msg"].(string)
+		if !ok {
+			return nil, fmt.Errorf("template %s: extracting message binding: msg is %T, not a string", t.Name, m["msg"])
+		}
+		key, _ := m["key"].(map[string]any)
+		name, _ := key["name"].(string)
+		c := byName[name]
+		if c == nil {
+			return nil, fmt.Errorf("template %s: result for unknown constraint %q", t.Name, name)
+		}
+		out = append(out, Result{Constraint: c, Msg: msg, Details: m["details"]})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Constraint.Name != out[j].Constraint.Name {
+			return out[i].Constraint.Name < out[j].Constraint.Name
+		}
+		return out[i].Msg < out[j].Msg
+	})
+	return out, nil
+}
+
+// reviewValue builds input.review as the target hands it to Rego: the
+// AdmissionRequest's JSON (uid, kind, resource, name, namespace, operation,
+// userInfo, object, oldObject, dryRun, options) plus namespaceObject.
+func reviewValue(obj *Object) (ast.Value, error) {
+	op := obj.Operation
+	if op == "" {
+		op = "CREATE"
+	}
+	var nsObj any
+	if obj.NamespaceObject != nil {
+		m, err := ToMap(obj.NamespaceObject)
+		if err != nil {
+			return nil, err
+		}
+		nsObj = m
+	}
+	userInfo := obj.UserInfo
+	if userInfo == nil {
+		userInfo = map[string]any{}
+	}
+	gvk := map[string]any{"group": obj.Group, "version": obj.Version, "kind": obj.Kind}
+	gvr := map[string]any{"group": obj.Group, "version": obj.Version, "resource": obj.Resource}
+	r := map[string]any{
+		"uid":             "",
+		"kind":            gvk,
+		"resource":        gvr,
+		"requestKind":     gvk,
+		"requestResource": gvr,
+		"operation":       op,
+		"userInfo":        userInfo,
+		"object":          obj.Object,
+		"oldObject":       nil,
+		"dryRun":          false,
+		"options":         nil,
+		"namespaceObject": nsObj,
+	}
+	if obj.Name != "" {
+		r["name"] = obj.Name
+	}
+	if obj.Namespace != "" {
+		r["namespace"] = obj.Namespace
+	}
+	return ast.InterfaceToValue(r)
+}
+
+// ToMap serializes a Go object as the API server would and decodes it into
+// the generic form Rego sees (numbers kept exact).
+func ToMap(v any) (map[string]any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Resource returns the plural resource name of a kind, as discovery names
+// the built-in kinds (lower case plus "s", with the irregular plurals).
+func Resource(kind string) string {
+	k := strings.ToLower(kind)
+	switch {
+	case k == "endpoints":
+		return k
+	case strings.HasSuffix(k, "y") && !strings.HasSuffix(k, "ey"):
+		return k[:len(k)-1] + "ies"
+	case strings.HasSuffix(k, "s"), strings.HasSuffix(k, "x"), strings.HasSuffix(k, "ch"):
+		return k + "es"
+	}
+	return k + "s"
+}
