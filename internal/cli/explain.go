@@ -12,6 +12,7 @@ func newExplainCommand(g *globalOptions) *cobra.Command {
 	// explain forbidden (identity and RBAC)
 	// explain denied (admission)
 	// explain unreachable (network)
+	cmd.AddCommand(newExplainUnreachableCommand(g))
 	// explain mount (workload identity and secrets)
 	return cmd
 }

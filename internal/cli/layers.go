@@ -10,6 +10,7 @@ func layerCommands(g *globalOptions) []*cobra.Command {
 	// identity and RBAC (can-i, who-can, access-matrix)
 	// admission (admit)
 	// network (reach, netpol)
+	cmds = append(cmds, newReachCommand(g), newNetpolCommand(g))
 	// workload identity and secrets (mount, who-can-read)
 	cmds = append(cmds, newExplainCommand(g))
 	// scan, paths, test
