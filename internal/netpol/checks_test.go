@@ -1,0 +1,63 @@
+package netpol
+
+import (
+	"context"
+	"sort"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/akssec/akssec/internal/finding"
+)
+
+func TestRulesRegistry(t *testing.T) {
+	if _, err := finding.NewRegistry(Rules()...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func findingKeys(fs []finding.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Key())
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestChecks(t *testing.T) {
+	dnsPod := "apiVersion: v1\nkind: Pod\nmetadata: {name: coredns-1, namespace: kube-system, labels: {k8s-app: kube-dns}}\nspec:\n  containers:\n  - name: coredns\n    image: coredns\n    ports:\n    - {name: dns, containerPort: 53, protocol: UDP}\n    - {name: dns-tcp, containerPort: 53, protocol: TCP}\n"
+	probed := "apiVersion: v1\nkind: Pod\nmetadata: {name: api, namespace: trading, labels: {app: api}}\nspec:\n  containers:\n  - name: c\n    image: x\n    readinessProbe: {httpGet: {port: 8080, path: /}}\n"
+	lb := "apiVersion: v1\nkind: Service\nmetadata: {name: pub, namespace: sandbox}\nspec:\n  type: LoadBalancer\n  selector: {app: pub}\n  ports: [{port: 80, targetPort: 8080}]\n"
+	docs := []string{
+		nsDoc("kube-system"), nsDoc("trading"), nsDoc("compliance"), nsDoc("sandbox"),
+		dnsPod, probed, lb,
+		podDoc("compliance", "exporter", "app: exporter"),
+		podDoc("sandbox", "pub", "app: pub"),
+		npDoc("trading", "deny-all", "podSelector: {}\npolicyTypes: [Ingress, Egress]"),
+		npDoc("trading", "allow-dns", "podSelector: {}\npolicyTypes: [Egress]\negress:\n- to:\n  - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}\n    podSelector: {matchLabels: {k8s-app: kube-dns}}\n  ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]"),
+		npDoc("compliance", "deny-all", "podSelector: {}\npolicyTypes: [Ingress, Egress]"),
+		npDoc("compliance", "allow-everything", "podSelector: {}\ningress: [{}]"),
+		npDoc("compliance", "ghost", "podSelector: {matchLabels: {app: nobody}}\ningress: [{from: [{podSelector: {matchLabels: {app: nobody}}}]}]"),
+	}
+	en := New(loadEnv(t, "azure", docs...))
+	got := findingKeys(en.Check(context.Background()))
+	want := []string{
+		"AKS-NET-002 Namespace/sandbox",
+		"AKS-NET-004 NetworkPolicy/compliance/ghost",
+		"AKS-NET-005 NetworkPolicy/compliance/ghost",
+		"AKS-NET-006 NetworkPolicy/compliance/deny-all",
+		"AKS-NET-007 NetworkPolicy/compliance/allow-everything",
+		"AKS-NET-008 Namespace/trading",
+		"AKS-NET-009 Service/sandbox/pub",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+
+	none := New(loadEnv(t, "none", docs...))
+	got = findingKeys(none.Check(context.Background()))
+	if len(got) == 0 || got[0] != "AKS-NET-001 ManagedCluster/c" {
+		t.Errorf("networkPolicy none: want AKS-NET-001 first, got %v", got)
+	}
+}
