@@ -10,6 +10,7 @@ func newExplainCommand(g *globalOptions) *cobra.Command {
 		Short: "Explain a 403, an unreachable service, a denied object or a failed secret mount, with the fix",
 	}
 	// explain forbidden (identity and RBAC)
+	cmd.AddCommand(newExplainForbiddenCommand(g))
 	// explain denied (admission)
 	// explain unreachable (network)
 	cmd.AddCommand(newExplainUnreachableCommand(g))

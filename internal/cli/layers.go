@@ -8,6 +8,7 @@ import "github.com/spf13/cobra"
 func layerCommands(g *globalOptions) []*cobra.Command {
 	var cmds []*cobra.Command
 	// identity and RBAC (can-i, who-can, access-matrix)
+	cmds = append(cmds, newCanICommand(g), newWhoCanCommand(g), newAccessMatrixCommand(g))
 	// admission (admit)
 	// network (reach, netpol)
 	cmds = append(cmds, newReachCommand(g), newNetpolCommand(g))
