@@ -13,7 +13,10 @@ func layerCommands(g *globalOptions) []*cobra.Command {
 	// network (reach, netpol)
 	cmds = append(cmds, newReachCommand(g), newNetpolCommand(g))
 	// workload identity and secrets (mount, who-can-read)
+	cmds = append(cmds, newMountCommand(g), newWhoCanReadCommand(g))
 	cmds = append(cmds, newExplainCommand(g))
 	// scan, paths, test
+	// live (collect, serve)
+	cmds = append(cmds, newCollectCommand(g))
 	return cmds
 }
