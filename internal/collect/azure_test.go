@@ -44,10 +44,10 @@ func TestAzure(t *testing.T) {
 	az := &fakeAz{
 		out: map[string]string{
 			"az aks show --resource-group rg-bank --name aks-bank --subscription sub1": `{"name":"aks-bank","type":"Microsoft.ContainerService/ManagedClusters","kubernetesVersion":"1.37.2"}`,
-			"az ad user list":  `[{"id":"11111111-0000-4000-8000-000000000001","userPrincipalName":"alice@contoso.com","displayName":"Alice"}]`,
-			"az ad group list": `[{"id":"` + group + `","displayName":"aks-admins","securityEnabled":true}]`,
-			"az ad group member list --group " + group: `[{"@odata.type":"#microsoft.graph.user","id":"11111111-0000-4000-8000-000000000001","userPrincipalName":"alice@contoso.com"}]`,
-			"az identity list --subscription sub1":     `[{"name":"myapp-identity","resourceGroup":"rg-bank","clientId":"c1","principalId":"p1","type":"Microsoft.ManagedIdentity/userAssignedIdentities","id":"/subscriptions/sub1/resourceGroups/rg-bank/providers/Microsoft.ManagedIdentity/userAssignedIdentities/myapp-identity"}]`,
+			"az ad user list":                                            `[{"id":"11111111-0000-4000-8000-000000000001","userPrincipalName":"alice@contoso.com","displayName":"Alice"}]`,
+			"az ad group list":                                           `[{"id":"` + group + `","displayName":"aks-admins","securityEnabled":true}]`,
+			"az ad group member list --group " + group:                   `[{"@odata.type":"#microsoft.graph.user","id":"11111111-0000-4000-8000-000000000001","userPrincipalName":"alice@contoso.com"}]`,
+			"az identity list --subscription sub1":                       `[{"name":"myapp-identity","resourceGroup":"rg-bank","clientId":"c1","principalId":"p1","type":"Microsoft.ManagedIdentity/userAssignedIdentities","id":"/subscriptions/sub1/resourceGroups/rg-bank/providers/Microsoft.ManagedIdentity/userAssignedIdentities/myapp-identity"}]`,
 			"az keyvault list --resource-type vault --subscription sub1": `[{"name":"myKV"},{"name":"../evil"}]`,
 			"az keyvault show --name myKV --subscription sub1":           `{"name":"myKV","type":"Microsoft.KeyVault/vaults","properties":{"enableRbacAuthorization":true}}`,
 		},
