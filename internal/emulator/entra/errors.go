@@ -90,13 +90,10 @@ func writeSTSError(w http.ResponseWriter, r *http.Request, now time.Time, e *STS
 		corr = newUUID()
 	}
 	ts := now.UTC().Format(stsTimeFormat)
-	msg := e.Message
-	if !strings.HasSuffix(msg, " ") {
-		msg += " "
-	}
+	msg := strings.TrimRight(e.Message, " ")
 	body := errorBody{
 		Error:            e.OAuthError,
-		ErrorDescription: fmt.Sprintf("AADSTS%d: %sTrace ID: %s Correlation ID: %s Timestamp: %s", e.Code, msg, trace, corr, ts),
+		ErrorDescription: fmt.Sprintf("AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s", e.Code, msg, trace, corr, ts),
 		ErrorCodes:       []int{e.Code},
 		Timestamp:        ts,
 		TraceID:          trace,
