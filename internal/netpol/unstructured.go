@@ -8,4 +8,6 @@ import (
 
 type unstructuredT = unstructured.Unstructured
 
-func toItems(in []env.Item[unstructured.Unstructured]) []env.Item[unstructured.Unstructured] { return in }
+func toItems(in []env.Item[unstructured.Unstructured]) []env.Item[unstructured.Unstructured] {
+	return in
+}
