@@ -14,8 +14,9 @@ import (
 
 // federation decides client assertions with the workload identity engine.
 func federation(e *env.Environment) entraemu.Federation {
+	f := workloadid.NewFederation(e)
 	return entraemu.FederationFunc(func(clientID, issuer, subject string, audiences []string) error {
-		_, err := workloadid.Exchange(e, clientID, issuer, subject, audiences)
+		_, err := f.Exchange(clientID, issuer, subject, audiences)
 		var ae *workloadid.AADSTSError
 		if errors.As(err, &ae) {
 			se := entraemu.NewSTSError(ae.Code, ae.Message)
@@ -36,8 +37,12 @@ func federation(e *env.Environment) entraemu.Federation {
 // RBAC data action (secrets/update/action).
 func authorizer(e *env.Environment) kvemu.Authorizer {
 	engine := keyvault.New(e)
+	vaults := map[string]*azure.Vault{}
+	for _, v := range e.Azure.Vaults {
+		vaults[strings.ToLower(v.Name)] = v
+	}
 	return kvemu.AuthorizerFunc(func(vault string, c kvemu.Caller, a kvemu.Action, update bool, secret string) kvemu.Decision {
-		var v = findVault(e, vault)
+		v := vaults[strings.ToLower(vault)]
 		if v == nil {
 			return kvemu.Decision{Code: "Forbidden", Message: "The vault " + vault + " is not in the snapshot."}
 		}
@@ -49,13 +54,4 @@ func authorizer(e *env.Environment) kvemu.Authorizer {
 			keyvault.TypeSecret, perm, secret)
 		return kvemu.Decision{Allowed: d.Allowed, Status: d.Status, Code: d.Code, InnerCode: d.InnerCode, Message: d.Message}
 	})
-}
-
-func findVault(e *env.Environment, name string) *azure.Vault {
-	for _, v := range e.Azure.Vaults {
-		if strings.EqualFold(v.Name, name) {
-			return v
-		}
-	}
-	return nil
 }
