@@ -537,7 +537,7 @@ func (en *Engine) evalAt(dir Direction, subj, peer *side, want PortSet) Directio
 	isolated := false
 	tiers := []func(Direction, *side, *side, PortSet) tierResult{}
 	if prof.AdminPolicies && en.admin.anp() {
-		tiers = append(tiers, en.admin.adminTier)
+		tiers = append(tiers, en.adminTier)
 	}
 	if prof.Calico && en.calico.any() {
 		tiers = append(tiers, en.calicoTiers)
@@ -545,7 +545,7 @@ func (en *Engine) evalAt(dir Direction, subj, peer *side, want PortSet) Directio
 		tiers = append(tiers, en.kubeTier)
 	}
 	if prof.AdminPolicies && en.admin.banp() {
-		tiers = append(tiers, en.admin.baselineTier)
+		tiers = append(tiers, en.baselineTier)
 	}
 	for _, t := range tiers {
 		if remaining.Empty() {
