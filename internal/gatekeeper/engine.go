@@ -58,7 +58,7 @@ type Options struct {
 // Engine holds compiled templates and parsed constraints.
 type Engine struct {
 	templates   map[string]*Template // by constraint kind
-	constraints []*Constraint         // by kind, then name
+	constraints []*Constraint        // by kind, then name
 	problems    []Problem
 	store       storage.Store
 }

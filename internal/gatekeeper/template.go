@@ -71,12 +71,12 @@ var hookModule = func() *ast.Module {
 }()
 
 var (
-	dataRef      = ast.MustParseRef("data")
-	libRef       = ast.MustParseRef("data.lib")
-	inventoryRef = ast.MustParseRef("data.inventory")
-	inputRef     = ast.MustParseRef("input")
-	futureRef    = ast.MustParseRef("future")
-	regoRef      = ast.MustParseRef("rego")
+	dataRef      = ast.Ref{ast.VarTerm("data")}
+	libRef       = ast.Ref{ast.VarTerm("data"), ast.StringTerm("lib")}
+	inventoryRef = ast.Ref{ast.VarTerm("data"), ast.StringTerm("inventory")}
+	inputRef     = ast.Ref{ast.VarTerm("input")}
+	futureRef    = ast.Ref{ast.VarTerm("future")}
+	regoRef      = ast.Ref{ast.VarTerm("rego")}
 )
 
 // ParseTemplate reads a ConstraintTemplate (templates.gatekeeper.sh v1,
