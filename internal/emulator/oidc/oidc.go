@@ -103,9 +103,18 @@ type k8sClaim struct {
 	ServiceAccount ref    `json:"serviceaccount"`
 }
 
+// saClaims are the claims of a service-account token. The API server
+// serializes aud as an array even with one audience (go-jose v2's
+// Audience), unlike go-jose v4's jwt.Claims.
 type saClaims struct {
-	jwt.Claims
-	Kubernetes k8sClaim `json:"kubernetes.io"`
+	Issuer     string           `json:"iss"`
+	Subject    string           `json:"sub"`
+	Audience   []string         `json:"aud"`
+	Expiry     *jwt.NumericDate `json:"exp"`
+	NotBefore  *jwt.NumericDate `json:"nbf"`
+	IssuedAt   *jwt.NumericDate `json:"iat"`
+	ID         string           `json:"jti"`
+	Kubernetes k8sClaim         `json:"kubernetes.io"`
 }
 
 // Token issues a projected service-account token.
@@ -128,11 +137,9 @@ func (i *Issuer) Token(r Request) (string, error) {
 	jti := make([]byte, 16)
 	_, _ = rand.Read(jti)
 	c := saClaims{
-		Claims: jwt.Claims{
-			Issuer: i.URL, Subject: Subject(r.Namespace, r.ServiceAccount), Audience: aud,
-			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now),
-			Expiry: jwt.NewNumericDate(now.Add(time.Duration(exp) * time.Second)), ID: hex.EncodeToString(jti),
-		},
+		Issuer: i.URL, Subject: Subject(r.Namespace, r.ServiceAccount), Audience: aud,
+		IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now),
+		Expiry: jwt.NewNumericDate(now.Add(time.Duration(exp) * time.Second)), ID: hex.EncodeToString(jti),
 		Kubernetes: k8sClaim{Namespace: r.Namespace, ServiceAccount: ref{Name: r.ServiceAccount, UID: r.ServiceAccountUID}},
 	}
 	if r.Pod != "" {
