@@ -18,5 +18,7 @@ func layerCommands(g *globalOptions) []*cobra.Command {
 	// scan, paths, test
 	// live (collect, serve)
 	cmds = append(cmds, newCollectCommand(g))
+	// emulators (lab)
+	cmds = append(cmds, newLabCommand(g))
 	return cmds
 }
