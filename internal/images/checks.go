@@ -8,8 +8,9 @@ import (
 	"github.com/akssec/akssec/internal/finding"
 )
 
-// The rules of the image layer (AKS-IMG-0NN belong to the admission
-// engine's allowed-images evaluation).
+// The rules of the image layer. AKS-IMG-0NN belong to the admission
+// engine, which evaluates the allowed-images policy; Registries reports
+// registries in use against it as data.
 var (
 	RuleLatest = finding.Rule{ID: "AKS-IMG-101", Layer: finding.LayerImages, Severity: finding.Medium,
 		Title: "Image uses :latest or no tag"}
@@ -19,13 +20,11 @@ var (
 		Title: "Image comes from a public or non-Azure registry"}
 	RuleNoPull = finding.Rule{ID: "AKS-IMG-104", Layer: finding.LayerImages, Severity: finding.High,
 		Title: "Kubelet identity may not pull from the Azure Container Registry (no AcrPull)"}
-	RuleNotAllowed = finding.Rule{ID: "AKS-IMG-105", Layer: finding.LayerImages, Severity: finding.Medium,
-		Title: "Image in use is outside the allowed-images policy (would be refused at the next rollout)"}
 )
 
 // Rules returns the image layer's rules.
 func Rules() []finding.Rule {
-	return []finding.Rule{RuleLatest, RuleNoDigest, RulePublic, RuleNoPull, RuleNotAllowed}
+	return []finding.Rule{RuleLatest, RuleNoDigest, RulePublic, RuleNoPull}
 }
 
 func podObj(p *env.Pod) finding.Object {
@@ -39,7 +38,6 @@ func podObj(p *env.Pod) finding.Object {
 func Check(ctx context.Context, e *env.Environment) []finding.Finding {
 	var out []finding.Finding
 	pull := NewPullChecker(e)
-	pols := AllowedPolicies(e)
 	for i, p := range e.Pods {
 		if i%256 == 0 && ctx.Err() != nil {
 			break
@@ -72,13 +70,6 @@ func Check(ctx context.Context, e *env.Environment) []finding.Finding {
 						fmt.Sprintf("%s pulls %s, but the kubelet identity (%s) has no role with %s on registry %s: kubelet reports ErrImagePull: failed to authorize: failed to fetch anonymous token: unexpected status from GET request to https://%s/oauth2/token?scope=repository%%3A%s%%3Apull&service=%s: 401 Unauthorized",
 							where, u.Ref.Raw, a.Kubelet.ClientID, pullAction, u.Ref.ACR(), u.Ref.Registry, u.Ref.Repository, u.Ref.Registry),
 						fmt.Sprintf("az aks update -g RG -n CLUSTER --attach-acr %s  (grants AcrPull to the kubelet identity %s)", u.Ref.ACR(), a.Kubelet.ObjectID), evd))
-				}
-			}
-			for _, pol := range pols {
-				if pol.Compiled != nil && !pol.Allows(p.Namespace, u.Ref.Raw) {
-					out = append(out, RuleNotAllowed.New(obj, p.Loc,
-						fmt.Sprintf("%s uses %s, which allowed-images assignment %s (regex %q, effect %s) refuses: the pod runs now but is denied at its next creation", where, u.Ref.Raw, pol.Assignment.Name, pol.Regex, pol.Effect),
-						"use an image from an allowed registry", evd, finding.Evidence{Loc: pol.Assignment.Src, Text: "allowedContainerImagesRegex " + pol.Regex}))
 				}
 			}
 		}

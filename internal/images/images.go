@@ -10,8 +10,6 @@ import (
 	"sort"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/akssec/akssec/internal/azrole"
 	"github.com/akssec/akssec/internal/azure"
 	"github.com/akssec/akssec/internal/env"
@@ -284,7 +282,3 @@ func (pc *PullChecker) CanPull(registry string) PullAnswer {
 	}
 	return answer
 }
-
-// pullSecrets reports whether the pod names image pull secrets (then the
-// kubelet identity is not what pulls).
-func pullSecrets(p *corev1.Pod) bool { return len(p.Spec.ImagePullSecrets) > 0 }

@@ -2,6 +2,7 @@ package images
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"testing"
 
@@ -83,14 +84,21 @@ func TestCheck(t *testing.T) {
 		"AKS-IMG-103 evil", // allowed by the unanchored regex, but not from an ACR
 		"AKS-IMG-103 hub",
 		"AKS-IMG-104 other-acr",
-		"AKS-IMG-105 hub",
-		"AKS-IMG-105 other-acr",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
 	}
 	if _, err := finding.NewRegistry(Rules()...); err != nil {
 		t.Fatal(err)
+	}
+	regs := Registries(e)
+	var allowed []string
+	for _, r := range regs {
+		allowed = append(allowed, fmt.Sprintf("%s allowed=%v pull=%s", r.Registry, r.Allowed, r.KubeletCanPull))
+	}
+	wantRegs := []string{"contoso.azurecr.io allowed=true pull=yes", "docker.io allowed=false pull=", "evil.example allowed=true pull=", "fabrikam.azurecr.io allowed=false pull=no"}
+	if diff := cmp.Diff(wantRegs, allowed); diff != "" {
+		t.Errorf("registries (-want +got):\n%s", diff)
 	}
 }
 
