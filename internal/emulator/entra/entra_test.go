@@ -13,9 +13,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/akssec/akssec/internal/azure"
-	directory "github.com/akssec/akssec/internal/entra"
 	"github.com/akssec/akssec/internal/emulator/oidc"
 	"github.com/akssec/akssec/internal/emulator/token"
+	directory "github.com/akssec/akssec/internal/entra"
 )
 
 const (
