@@ -121,7 +121,7 @@ type header struct {
 func decodeObject(doc rawDoc) (*Object, error) {
 	var h header
 	if err := json.Unmarshal(doc.JSON, &h); err != nil {
-		return nil, fmt.Errorf("expected a Kubernetes object (a map with apiVersion, kind and metadata): %v", err)
+		return nil, fmt.Errorf("expected a Kubernetes object (a map with apiVersion, kind and metadata): %s", fieldError(err))
 	}
 	if h.APIVersion == "" || h.Kind == "" {
 		var missing []string
@@ -149,7 +149,11 @@ func decodeObject(doc rawDoc) (*Object, error) {
 	switch {
 	case ok:
 		if k.version != "" && version != k.version {
-			return nil, fmt.Errorf("%s %s: version %q is not supported, expected %s/%s", h.Kind, name, version, strings.TrimPrefix(group+"/", "/"), k.version)
+			want := k.version
+			if group != "" {
+				want = group + "/" + k.version
+			}
+			return nil, fmt.Errorf("%s %s: version %q is not supported, expected %s", h.Kind, name, version, want)
 		}
 		v, err := k.info.decode(doc.JSON)
 		if err != nil {
