@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -216,34 +214,8 @@ func (p *canIParams) runBatch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	batch := rbac.New(e).NewBatch()
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	w := bufio.NewWriterSize(p.g.streams.Out, 256*1024)
-	enc := json.NewEncoder(w)
-	line := 0
-	for sc.Scan() {
-		line++
-		if line%4096 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		b := sc.Bytes()
-		if len(bytes.TrimSpace(b)) == 0 {
-			continue
-		}
-		var q rbac.Query
-		var ans rbac.Answer
-		if err := json.Unmarshal(b, &q); err != nil {
-			ans = rbac.Answer{Error: fmt.Sprintf("line %d: %v", line, err)}
-		} else {
-			ans = batch.Answer(&q)
-		}
-		if err := enc.Encode(&ans); err != nil {
-			return err
-		}
+	if err := rbac.New(e).NewBatch().Run(ctx, in, p.g.streams.Out); err != nil {
+		return usageErrorf("%v", err)
 	}
-	if err := sc.Err(); err != nil {
-		return usageErrorf("reading %s: %v", p.file, err)
-	}
-	return w.Flush()
+	return nil
 }

@@ -1,7 +1,12 @@
 package rbac
 
 import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/akssec/akssec/internal/authn"
@@ -147,4 +152,41 @@ func (d *Discovery) ResolveArg(arg string) (group, resource string, known bool) 
 		return r.Group, r.Resource, true
 	}
 	return "", arg, false
+}
+
+// Run answers every JSON query line of r, writing one JSON answer line to
+// w per query, in order. Blank lines are skipped; a line that is not a
+// valid query gets an answer with error set. It stops at the first read or
+// write error, or when ctx is done.
+func (b *Batch) Run(ctx context.Context, r io.Reader, w io.Writer) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	bw := bufio.NewWriterSize(w, 256*1024)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	line := 0
+	for sc.Scan() {
+		line++
+		if line%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		data := sc.Bytes()
+		if len(bytes.TrimSpace(data)) == 0 {
+			continue
+		}
+		var q Query
+		var ans Answer
+		if err := json.Unmarshal(data, &q); err != nil {
+			ans = Answer{Error: fmt.Sprintf("line %d: %v", line, err)}
+		} else {
+			ans = b.Answer(&q)
+		}
+		if err := enc.Encode(&ans); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading queries: %w", err)
+	}
+	return bw.Flush()
 }
