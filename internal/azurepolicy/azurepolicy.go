@@ -16,9 +16,9 @@ package azurepolicy
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/json"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"

@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"sigs.k8s.io/yaml"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
 )
 
 func mustU(t *testing.T, s string) *unstructured.Unstructured {
