@@ -12,6 +12,7 @@ func newExplainCommand(g *globalOptions) *cobra.Command {
 	// explain forbidden (identity and RBAC)
 	cmd.AddCommand(newExplainForbiddenCommand(g))
 	// explain denied (admission)
+	cmd.AddCommand(newExplainDeniedCommand(g))
 	// explain unreachable (network)
 	cmd.AddCommand(newExplainUnreachableCommand(g))
 	// explain mount (workload identity and secrets)
