@@ -16,5 +16,6 @@ func newExplainCommand(g *globalOptions) *cobra.Command {
 	// explain unreachable (network)
 	cmd.AddCommand(newExplainUnreachableCommand(g))
 	// explain mount (workload identity and secrets)
+	cmd.AddCommand(newExplainMountCommand(g))
 	return cmd
 }

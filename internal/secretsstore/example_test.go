@@ -130,3 +130,39 @@ func TestExampleScenario2(t *testing.T) {
 		})
 	}
 }
+
+func TestExampleExplainMount(t *testing.T) {
+	e := bank(t)
+	r := New(e)
+	tests := []struct {
+		ns, pod string
+		cause   string
+		status  []Status
+	}{
+		{"default", "myapp", "", []Status{StatusOK, StatusOK, StatusOK, StatusOK, StatusOK, StatusOK}},
+		{"trading", "trading-engine", "step 4: Check the federated credential against the cluster's OIDC issuer and the ServiceAccount's subject",
+			[]Status{StatusFailed, StatusOK, StatusOK, StatusFailed, StatusSkipped, StatusSkipped}},
+		{"compliance", "legacy-reporter", "step 3: Check the identity: the ServiceAccount, its annotations, the clientID's managed identity",
+			[]Status{StatusFailed, StatusOK, StatusFailed, StatusSkipped, StatusSkipped, StatusSkipped}},
+		{"compliance", "reports-generator", "step 6: Check each object: permission on it and that it exists in the vault",
+			[]Status{StatusFailed, StatusOK, StatusOK, StatusOK, StatusOK, StatusFailed}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ns+"/"+tt.pod, func(t *testing.T) {
+			ex := r.Explain(r.Resolve(podNamed(t, e, tt.ns, tt.pod)))
+			if len(ex) != 1 {
+				t.Fatalf("%d explanations, want 1", len(ex))
+			}
+			var got []Status
+			for _, s := range ex[0].Steps {
+				got = append(got, s.Status)
+			}
+			if diff := cmp.Diff(tt.status, got); diff != "" {
+				t.Errorf("step statuses (-want +got):\n%s", diff)
+			}
+			if ex[0].Cause != tt.cause {
+				t.Errorf("cause %q, want %q", ex[0].Cause, tt.cause)
+			}
+		})
+	}
+}

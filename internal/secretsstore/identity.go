@@ -139,6 +139,7 @@ func (r *Resolver) workloadIdentitySteps(b *volumeBuilder, pod *env.Pod, vol *co
 		return
 	}
 	b.add(idStep)
+	b.v.Identity = id
 
 	issuer := r.fed.Issuer()
 	ficStep := Step{Name: "federated credential"}

@@ -26,6 +26,10 @@ func (r *Resolver) objectStep(b *volumeBuilder, pod *env.Pod, vol *corev1.Volume
 		st.Detail += " version " + o.ObjectVersion
 	}
 	st.Detail += " → file " + FileName(o)
+	if b.failed {
+		b.add(st) // skipped: an earlier step failed
+		return
+	}
 	var typ keyvault.ObjectType
 	switch o.ObjectType {
 	case "secret":
