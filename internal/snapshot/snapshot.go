@@ -16,8 +16,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/akssec/akssec/internal/azure"
 	"github.com/akssec/akssec/internal/source"
@@ -82,25 +85,60 @@ func Load(ctx context.Context, dir string, opts Options) (*Snapshot, error) {
 		}
 	}
 
+	// Files decode in parallel; results are applied in file order so the
+	// snapshot is the same whatever the scheduling.
+	results := make([]fileResult, len(files))
+	var next, done atomic.Int64
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	var progressMu sync.Mutex
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(files) || ctx.Err() != nil {
+					return
+				}
+				if files[i] != "azure/index.yaml" {
+					results[i] = readFile(dir, files[i], index, lim)
+				}
+				n := int(done.Add(1))
+				if opts.Progress != nil {
+					progressMu.Lock()
+					opts.Progress(n, len(files))
+					progressMu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	for i, rel := range files {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if opts.Progress != nil {
-			opts.Progress(i, len(files))
-		}
+		r := results[i]
 		if rel == "azure/index.yaml" {
 			s.Files = append(s.Files, rel)
 			continue
 		}
-		probs, warns := s.loadFile(dir, rel, index, lim)
-		s.Problems = append(s.Problems, warns...)
-		if len(probs) > 0 {
-			errs = append(errs, probs...)
+		s.Problems = append(s.Problems, r.warns...)
+		if r.read {
+			s.Files = append(s.Files, rel)
+		}
+		if r.kind == cmdAKSShow && len(r.errs) == 0 && s.Azure.Cluster != nil {
+			r.errs = []Problem{{Loc: source.Location{File: rel}, Message: fmt.Sprintf("a second az aks show output (the first is %s); a snapshot describes one cluster", s.Azure.Cluster.Src.File)}}
+		}
+		if len(r.errs) > 0 {
+			errs = append(errs, r.errs...)
 			if opts.KeepGoing {
 				s.Skipped = append(s.Skipped, rel)
 			}
+			continue
 		}
+		s.Objects = append(s.Objects, r.objects...)
+		merge(&s.Azure, &r.azure)
 	}
 	if opts.Progress != nil {
 		opts.Progress(len(files), len(files))
@@ -152,12 +190,23 @@ func listFiles(dir string, lim Limits) ([]string, error) {
 	return files, nil
 }
 
-// loadFile reads one file. All of a file's objects are added only when the
-// file has no error, so a file is either loaded or skipped, never half.
-func (s *Snapshot) loadFile(dir, rel string, index map[string]azCommand, lim Limits) (errs, warns []Problem) {
+// fileResult is what one file yields. A file with errors contributes
+// nothing but its problems, so a file is either loaded or skipped, never half.
+type fileResult struct {
+	read    bool
+	kind    string // az command kind, for azure files
+	objects []*Object
+	azure   azure.Data
+	errs    []Problem
+	warns   []Problem
+}
+
+// readFile reads and decodes one file; it touches no shared state.
+func readFile(dir, rel string, index map[string]azCommand, lim Limits) (r fileResult) {
 	at := source.Location{File: rel}
-	fail := func(msg string) ([]Problem, []Problem) {
-		return []Problem{{Loc: at, Message: msg}}, nil
+	fail := func(msg string) fileResult {
+		r.errs = []Problem{{Loc: at, Message: msg}}
+		return r
 	}
 	full := filepath.Join(dir, filepath.FromSlash(rel))
 	st, err := os.Stat(full)
@@ -171,7 +220,7 @@ func (s *Snapshot) loadFile(dir, rel string, index map[string]azCommand, lim Lim
 	if err != nil {
 		return fail(err.Error())
 	}
-	s.Files = append(s.Files, rel)
+	r.read = true
 
 	if strings.HasPrefix(rel, "azure/") {
 		arel := strings.TrimPrefix(rel, "azure/")
@@ -183,17 +232,14 @@ func (s *Snapshot) loadFile(dir, rel string, index map[string]azCommand, lim Lim
 			c, ok = sniff(data)
 		}
 		if !ok {
-			return nil, []Problem{{Loc: at, Warning: true, Message: "not read: cannot tell which az command produced this file; name it in azure/index.yaml"}}
+			r.warns = []Problem{{Loc: at, Warning: true, Message: "not read: cannot tell which az command produced this file; name it in azure/index.yaml"}}
+			return r
 		}
-		var d azure.Data
-		if err := loadAzureFile(&d, rel, c, data, lim); err != nil {
+		r.kind = c.kind
+		if err := loadAzureFile(&r.azure, rel, c, data, lim); err != nil {
 			return fail(fmt.Sprintf("az %s output: %v", c.kind, err))
 		}
-		if c.kind == cmdAKSShow && s.Azure.Cluster != nil {
-			return fail(fmt.Sprintf("a second az aks show output (the first is %s); a snapshot describes one cluster", s.Azure.Cluster.Src.File))
-		}
-		merge(&s.Azure, &d)
-		return nil, nil
+		return r
 	}
 
 	var docs []rawDoc
@@ -205,20 +251,19 @@ func (s *Snapshot) loadFile(dir, rel string, index map[string]azCommand, lim Lim
 	if err != nil {
 		return fail(err.Error())
 	}
-	objs := make([]*Object, 0, len(docs))
+	r.objects = make([]*Object, 0, len(docs))
 	for _, d := range docs {
 		o, err := decodeObject(d)
 		if err != nil {
-			errs = append(errs, Problem{Loc: d.Loc, Message: err.Error()})
+			r.errs = append(r.errs, Problem{Loc: d.Loc, Message: err.Error()})
 			continue
 		}
-		objs = append(objs, o)
+		r.objects = append(r.objects, o)
 	}
-	if len(errs) > 0 {
-		return errs, nil
+	if len(r.errs) > 0 {
+		r.objects = nil
 	}
-	s.Objects = append(s.Objects, objs...)
-	return nil, nil
+	return r
 }
 
 func merge(dst, src *azure.Data) {
@@ -245,16 +290,15 @@ func LoadManifests(paths []string, opts Options) ([]*Object, error) {
 	var objs []*Object
 	var errs []Problem
 	for _, p := range paths {
-		s := &Snapshot{}
-		probs, _ := s.loadFile(path.Dir(filepath.ToSlash(p)), path.Base(filepath.ToSlash(p)), nil, lim)
-		for i := range probs {
-			probs[i].Loc.File = p
+		r := readFile(path.Dir(filepath.ToSlash(p)), path.Base(filepath.ToSlash(p)), nil, lim)
+		for i := range r.errs {
+			r.errs[i].Loc.File = p
 		}
-		for _, o := range s.Objects {
+		for _, o := range r.objects {
 			o.Loc.File = p
 		}
-		errs = append(errs, probs...)
-		objs = append(objs, s.Objects...)
+		errs = append(errs, r.errs...)
+		objs = append(objs, r.objects...)
 	}
 	if len(errs) > 0 {
 		return nil, &LoadError{Problems: errs}

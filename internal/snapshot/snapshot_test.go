@@ -280,7 +280,7 @@ func TestLimits(t *testing.T) {
 func TestAzureIndex(t *testing.T) {
 	users := `[{"id": "u1", "userPrincipalName": "a@contoso.com", "displayName": "A"}]`
 	dir := writeSnapshot(t, map[string]string{
-		"azure/index.yaml":     "apiVersion: akssec.io/v1alpha1\nkind: AzureIndex\nfiles:\n  export/people.json: az ad user list\n  export/g1.json: \"az ad group member list --group 'g-1'\"\n",
+		"azure/index.yaml":         "apiVersion: akssec.io/v1alpha1\nkind: AzureIndex\nfiles:\n  export/people.json: az ad user list\n  export/g1.json: \"az ad group member list --group 'g-1'\"\n",
 		"azure/export/people.json": users,
 		"azure/export/g1.json":     `[{"@odata.type": "#microsoft.graph.user", "id": "u1"}]`,
 		"azure/sniffed.json":       `[{"id": "g-1", "displayName": "G", "securityEnabled": true}]`,
