@@ -488,11 +488,13 @@ func (en *Engine) evalDir(dir Direction, subj, peer *side, want PortSet) Directi
 	for _, r := range rs {
 		union = union.Union(r.v.Ports)
 		if r.v.Allowed {
-			yes = append(yes, r.a.r.String())
+			if !subj.quiet {
+				yes = append(yes, r.a.r.String())
+			}
 			if !best.Allowed {
 				best = r.v
 			}
-		} else {
+		} else if !subj.quiet {
 			no = append(no, r.a.r.String())
 		}
 	}
