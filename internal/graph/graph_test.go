@@ -1,0 +1,121 @@
+package graph
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/akssec/akssec/internal/env"
+	"github.com/akssec/akssec/internal/snapshot"
+)
+
+func exampleGraph(t *testing.T) (*env.Environment, *Graph) {
+	t.Helper()
+	s, err := snapshot.Load(context.Background(), "../../examples/contoso-bank", snapshot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := env.New(s)
+	g, err := Build(context.Background(), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, g
+}
+
+func labels(p *Path) []string {
+	if p == nil {
+		return nil
+	}
+	var out []string
+	for _, n := range p.Nodes {
+		out = append(out, n.Label)
+	}
+	return out
+}
+
+// The planted three-layer path: bob is in team-alpha-devs, which may create
+// pods in team-alpha, where alpha-ci-sa is federated to alpha-ci-identity,
+// which Key Vault lets get db-password.
+func TestExampleAttackPath(t *testing.T) {
+	e, g := exampleGraph(t)
+	src, err := g.Resolve(e.Directory, "bob@contoso.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := g.Resolve(e.Directory, "keyvault/myKV/db-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := g.Shortest(src[0], dst[0], 0)
+	want := []string{
+		"user bob@contoso.com",
+		"group team-alpha-devs",
+		"Kubernetes group 2b222222-0000-4000-8000-000000000003 (team-alpha-devs)",
+		"create pods in team-alpha",
+		"ServiceAccount team-alpha/alpha-ci-sa",
+		"managed identity alpha-ci-identity",
+		"Key Vault secret myKV/db-password",
+	}
+	if diff := cmp.Diff(want, labels(p)); diff != "" {
+		t.Fatalf("path (-want +got):\n%s", diff)
+	}
+	if got := len(p.Layers()); got < 3 {
+		t.Errorf("path crosses %d layers, want at least 3: %v", got, p.Layers())
+	}
+	for _, e := range p.Edges {
+		if e.Action == "may create pods in team-alpha" && (len(e.Evidence) == 0 || !strings.Contains(e.Evidence[0].Loc.String(), "kubernetes/rbac.yaml:")) {
+			t.Errorf("RBAC edge lacks the binding's location: %+v", e.Evidence)
+		}
+	}
+}
+
+func TestNoPathWhereTheLayersHold(t *testing.T) {
+	e, g := exampleGraph(t)
+	dst, _ := g.Resolve(e.Directory, "myKV/db-password")
+	for _, who := range []string{
+		"carol@contoso.com", // view: no create pods, no secrets
+		"erin@contoso.com",  // her RoleBinding names the group by display name
+		"contractors",       // the assertion suite's path: none
+		"gina_fabrikam.com#EXT#@contosobank.onmicrosoft.com",
+	} {
+		src, err := g.Resolve(e.Directory, who)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := g.Shortest(src[0], dst[0], 0); p != nil {
+			t.Errorf("%s reaches db-password: %s", who, p)
+		}
+	}
+}
+
+func TestTradingIdentityIsNotReachedThroughTheBrokenCredential(t *testing.T) {
+	_, g := exampleGraph(t)
+	// trading-identity's credential lacks the issuer's trailing slash, so
+	// Entra refuses the exchange: trading-sa must not become the identity.
+	for _, e := range g.Out(saID("trading", "trading-sa")) {
+		if strings.Contains(e.To, "trading-identity") {
+			t.Errorf("edge through a mismatched federated credential: %+v", e)
+		}
+	}
+	if len(g.Out(saID("team-alpha", "alpha-ci-sa"))) == 0 {
+		t.Error("alpha-ci-sa has no edges")
+	}
+}
+
+func TestAllSimpleIncludesShortest(t *testing.T) {
+	e, g := exampleGraph(t)
+	src, _ := g.Resolve(e.Directory, "alice@contoso.com")
+	dst, _ := g.Resolve(e.Directory, "myKV/db-password")
+	all := g.AllSimple(src[0], dst[0], 8)
+	short := g.Shortest(src[0], dst[0], 0)
+	if len(all) < 2 || short == nil || len(all[0].Edges) != len(short.Edges) {
+		t.Fatalf("alice: %d simple paths, shortest %v", len(all), short)
+	}
+	// alice holds Key Vault Administrator on myKV: one hop.
+	if len(short.Edges) != 1 {
+		t.Errorf("alice's shortest path = %s, want the direct Key Vault role", short)
+	}
+}
