@@ -111,7 +111,12 @@ func renderExplanation(w io.Writer, ex *rbac.Explanation) {
 		if len(bs) == 0 {
 			fmt.Fprintln(w, "  (none apply to the caller)")
 		}
+		defaults := 0
 		for _, b := range bs {
+			if b.Origin == rbac.OriginBootstrap && !b.Allows {
+				defaults++
+				continue
+			}
 			mark := "does not allow"
 			if b.Allows {
 				mark = "ALLOWS"
@@ -121,6 +126,9 @@ func renderExplanation(w io.Writer, ex *rbac.Explanation) {
 				origin = ", " + string(b.Origin)
 			}
 			fmt.Fprintf(w, "  %s → %s via %s: %s (%s%s)\n", b.Binding, b.Role, b.Subject, mark, b.Loc, origin)
+		}
+		if defaults > 0 {
+			fmt.Fprintf(w, "  (and %d Kubernetes default bindings, such as system:basic-user, that do not allow it)\n", defaults)
 		}
 	}
 	section("Cluster-wide bindings of the caller", ex.ClusterBindings)
