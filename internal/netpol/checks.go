@@ -221,11 +221,24 @@ func (en *Engine) cidrCoversPods(b *ipBlockSpec) bool {
 	return false
 }
 
+// peerMatchesAny reports whether a selector peer matches some pod. A peer
+// that reaches into a namespace whose pods the snapshot does not hold
+// (kube-system is rarely captured) counts as matching: nothing is known.
 func (en *Engine) peerMatchesAny(p *kpeer, policyNS string) bool {
+	if p.nsSel != nil {
+		for _, sys := range SystemNamespaces {
+			if _, held := en.nsLabels[sys]; !held && p.nsSel.Matches(labels.Set{"kubernetes.io/metadata.name": sys}) {
+				return true // a system namespace the snapshot does not hold
+			}
+		}
+	}
 	for _, ns := range en.env.NamespaceNames() {
 		nl := en.nsLabels[ns]
 		if p.nsSel == nil && ns != policyNS || p.nsSel != nil && !p.nsSel.Matches(nl) {
 			continue
+		}
+		if len(en.env.PodsIn(ns)) == 0 {
+			return true
 		}
 		for _, pod := range en.env.PodsIn(ns) {
 			if !pod.Spec.HostNetwork && (p.podSel == nil || p.podSel.Matches(labels.Set(pod.Labels))) {

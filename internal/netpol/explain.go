@@ -96,11 +96,7 @@ func (en *Engine) ExplainUnreachable(q Query) (Explanation, error) {
 func selectorLabels(p *env.Pod) map[string]string {
 	for _, k := range []string{"app.kubernetes.io/name", "app", "k8s-app", "name", "component", "tier", "role"} {
 		if v, ok := p.Labels[k]; ok {
-			out := map[string]string{k: v}
-			if v2, ok := p.Labels["tier"]; ok && k != "tier" {
-				out["tier"] = v2
-			}
-			return out
+			return map[string]string{k: v}
 		}
 	}
 	out := map[string]string{}

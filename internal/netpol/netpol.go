@@ -571,9 +571,13 @@ func (en *Engine) evalAt(dir Direction, subj, peer *side, want PortSet) Directio
 		}
 		switch {
 		case len(v.Policies) > 0:
-			v.Reason = "allowed by " + v.Policies[0].String()
+			p := v.Policies[0]
+			v.Reason = fmt.Sprintf("allowed by %s %s", p.Kind, qualified(p.Namespace, p.Name))
+			if p.Rule != "" {
+				v.Reason += " " + strings.SplitN(p.Rule, ":", 2)[0]
+			}
 			if len(v.Policies) > 1 {
-				v.Reason += fmt.Sprintf(" and %d more", len(v.Policies)-1)
+				v.Reason += fmt.Sprintf(" and %d more rules", len(v.Policies)-1)
 			}
 		case !isolated:
 			v.Reason = fmt.Sprintf("%s is not isolated for %s: no policy selects it", subjName(subj), strings.ToLower(string(dir)))
@@ -708,4 +712,11 @@ func (en *Engine) kubeTier(dir Direction, subj, peer *side, want PortSet) tierRe
 
 func (kp *kpolicy) ref(rule, action string) RuleRef {
 	return RuleRef{Kind: "NetworkPolicy", Namespace: kp.ns, Name: kp.name, Rule: rule, Action: action, Loc: kp.loc}
+}
+
+func qualified(ns, name string) string {
+	if ns == "" {
+		return name
+	}
+	return ns + "/" + name
 }
