@@ -5,6 +5,7 @@
 package source
 
 import (
+	"bytes"
 	"fmt"
 	"path/filepath"
 )
@@ -45,30 +46,27 @@ func Rel(root, path string) string {
 	return filepath.ToSlash(path)
 }
 
-// Lines maps byte offsets of a file to 1-based line numbers.
-type Lines struct{ starts []int }
-
-// NewLines indexes the line starts of data.
-func NewLines(data []byte) *Lines {
-	starts := []int{0}
-	for i, b := range data {
-		if b == '\n' {
-			starts = append(starts, i+1)
-		}
-	}
-	return &Lines{starts: starts}
+// Lines maps byte offsets of a file to 1-based line numbers. It counts
+// newlines lazily from the last offset asked, so the usual increasing
+// queries cost one pass over the file in total. Not safe for concurrent use.
+type Lines struct {
+	data     []byte
+	lastOff  int
+	lastLine int
 }
+
+// NewLines prepares line lookups in data.
+func NewLines(data []byte) *Lines { return &Lines{data: data, lastLine: 1} }
 
 // At returns the 1-based line of byte offset off.
 func (l *Lines) At(off int) int {
-	lo, hi := 0, len(l.starts)
-	for lo < hi {
-		m := (lo + hi) / 2
-		if l.starts[m] <= off {
-			lo = m + 1
-		} else {
-			hi = m
-		}
+	if off > len(l.data) {
+		off = len(l.data)
 	}
-	return lo
+	if off < l.lastOff {
+		l.lastOff, l.lastLine = 0, 1
+	}
+	l.lastLine += bytes.Count(l.data[l.lastOff:off], []byte{'\n'})
+	l.lastOff = off
+	return l.lastLine
 }
