@@ -135,7 +135,11 @@ func describeDenial(d admission.Denial) string {
 	var b strings.Builder
 	switch d.Layer {
 	case admission.LayerPodSecurity:
-		fmt.Fprintf(&b, "Pod Security Admission enforce %q", d.Policy)
+		mode := "enforce"
+		if d.Action == "audit" {
+			mode = "audit"
+		}
+		fmt.Fprintf(&b, "Pod Security Admission %s %q", mode, d.Policy)
 	case admission.LayerAzurePolicy:
 		fmt.Fprintf(&b, "Azure Policy assignment %q", d.Policy)
 		if d.Assignment != nil {

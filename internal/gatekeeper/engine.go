@@ -333,7 +333,7 @@ func Resource(kind string) string {
 	switch {
 	case k == "endpoints":
 		return k
-	case strings.HasSuffix(k, "y") && !strings.HasSuffix(k, "ey"):
+	case strings.HasSuffix(k, "y") && len(k) > 1 && !strings.ContainsRune("aeiou", rune(k[len(k)-2])):
 		return k[:len(k)-1] + "ies"
 	case strings.HasSuffix(k, "s"), strings.HasSuffix(k, "x"), strings.HasSuffix(k, "ch"):
 		return k + "es"
