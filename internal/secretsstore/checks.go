@@ -202,7 +202,7 @@ func (r *Resolver) checkWorkloadIdentity() []finding.Finding {
 					out = append(out, RuleIssuerMismatch.New(obj, c.Src, issuerReason(c, issuer), ficFix(workloadid.CodeIssuerMismatch, id, []*azure.FederatedCredential{c}, issuer, c.Subject, workloadid.TokenExchangeAudience),
 						ev(c.Src, "issuer %q", c.Issuer), ev(r.e.Cluster.Src, "oidcIssuerProfile.issuerUrl %q", issuer)))
 				}
-				if c.Issuer == issuer && !hasAudience(c) {
+				if c.Issuer == issuer && !hasAudience(c) && !r.saUses(ns, saName, id) {
 					out = append(out, RuleAudienceMismatch.New(obj, c.Src,
 						fmt.Sprintf("federated credential %s of %s has audiences %v; tokens for %s carry %s, so the exchange fails with AADSTS700212", c.Name, id.Name, c.Audiences, c.Subject, workloadid.TokenExchangeAudience),
 						ficFix(workloadid.CodeAudienceMismatch, id, []*azure.FederatedCredential{c}, issuer, c.Subject, workloadid.TokenExchangeAudience), ev(c.Src, "audiences %v", c.Audiences)))
@@ -438,18 +438,28 @@ func (r *Resolver) checkMounts(ctx context.Context) []finding.Finding {
 				// reported on the SecretProviderClass (AKS-KV-001)
 			default:
 				out = append(out, RuleMountFails.New(podObj(p), p.Loc,
-					fmt.Sprintf("%s cannot mount volume %s: step %q fails: %s", p.Ref(), v.Name, failed.Name, firstLine(failed.Error)), failed.Fix, evs...))
+					fmt.Sprintf("%s cannot mount volume %s: step %q fails: %s", p.Ref(), v.Name, failed.Name, summarizeError(failed.Error)), failed.Fix, evs...))
 			}
 		}
 	}
 	return out
 }
 
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return strings.TrimSpace(s[:i])
+// summarizeError shortens a multi-line error (azcore's response layout) to
+// its first line, status, error code and message.
+func summarizeError(s string) string {
+	lines := strings.Split(s, "\n")
+	out := strings.TrimSpace(lines[0])
+	for _, l := range lines[1:] {
+		l = strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(l, "RESPONSE "):
+			out += " " + l
+		case strings.HasPrefix(l, `"code": "`), strings.HasPrefix(l, `"error_description": "`), strings.HasPrefix(l, `"message": "`):
+			out += " " + strings.TrimSuffix(l, ",")
+		}
 	}
-	return s
+	return out
 }
 
 // secretsUserActions are what reading a secret needs; anything more is
