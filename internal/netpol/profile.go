@@ -1,6 +1,7 @@
 package netpol
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/akssec/akssec/internal/azure"
@@ -93,7 +94,20 @@ func clusterProfiles(c *azure.ManagedCluster) (linux, windows Profile) {
 	case "calico":
 		return profileCalico, profileCalico
 	case "cilium":
-		return profileCilium, profileCilium
+		p := profileCilium
+		if v := c.CurrentKubernetesVer; v != "" || c.KubernetesVersion != "" {
+			if v == "" {
+				v = c.KubernetesVersion
+			}
+			if minorBelow(v, 31) {
+				// AKS ships Cilium 1.14 before Kubernetes 1.31; Cilium added
+				// port ranges in 1.16 and silently ignored endPort before
+				// (cilium/cilium#28684, #32389).
+				p.EndPort = false
+				p.Notes = append(append([]string{}, p.Notes...), "Cilium before 1.16 (AKS Kubernetes < 1.31) ignores endPort: only port applies")
+			}
+		}
+		return p, p
 	default:
 		return profileNone, profileNone
 	}
@@ -109,4 +123,14 @@ func clusterHasWindows(c *azure.ManagedCluster) bool {
 		}
 	}
 	return false
+}
+
+// minorBelow reports whether a "1.M.p" version has minor M < min.
+func minorBelow(v string, min int) bool {
+	parts := strings.Split(strings.TrimPrefix(v, "v"), ".")
+	if len(parts) < 2 || parts[0] != "1" {
+		return false
+	}
+	m, err := strconv.Atoi(parts[1])
+	return err == nil && m < min
 }

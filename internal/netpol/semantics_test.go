@@ -184,3 +184,22 @@ func TestServices(t *testing.T) {
 		{name: "service port to numeric targetPort not allowed", docs: []string{svc, allow}, from: "b/client", to: "a/service/web", port: "81", want: false},
 	})
 }
+
+func TestCiliumEndPortByVersion(t *testing.T) {
+	np := npDoc("a", "range", "podSelector: {matchLabels: {app: web}}\ningress: [{ports: [{port: 8000, endPort: 8080}]}]")
+	for _, tc := range []struct {
+		version string
+		want    bool
+	}{{"1.30.5", false}, {"1.31.2", true}, {"", true}} {
+		e := loadEnv(t, "cilium", append(append([]string{}, base...), np)...)
+		e.Cluster.CurrentKubernetesVer = tc.version
+		e.Cluster.KubernetesVersion = tc.version
+		ans, err := New(e).Ask(Query{From: "b/client", To: "a/web", Port: "8080"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ans.Allowed != tc.want {
+			t.Errorf("cilium on Kubernetes %q: port 8080 in 8000-8080 allowed = %v, want %v", tc.version, ans.Allowed, tc.want)
+		}
+	}
+}
