@@ -262,6 +262,7 @@ func (a *Admitter) admitPod(ctx context.Context, in *corev1.Pod, loc source.Loca
 	pod := in.DeepCopy()
 	pod.APIVersion, pod.Kind = "v1", "Pod"
 	snapshot.DefaultPodSpec(&pod.Spec)
+	apiDefaults(&pod.Spec)
 	name := pod.Name
 	if name == "" {
 		name = pod.GenerateName
@@ -320,6 +321,7 @@ func (a *Admitter) admitWorkload(ctx context.Context, v *Verdict, o *snapshot.Ob
 func (a *Admitter) expansion(ctx context.Context, pod *corev1.Pod, parentKind string) ([]Denial, error) {
 	p := pod.DeepCopy()
 	snapshot.DefaultPodSpec(&p.Spec)
+	apiDefaults(&p.Spec)
 	m, err := gatekeeper.ToMap(p)
 	if err != nil {
 		return nil, err
@@ -552,9 +554,13 @@ func appendOnce(list []string, s string) []string {
 func toObject(o *snapshot.Object) (*gatekeeper.Object, error) {
 	var m map[string]any
 	var err error
-	if u, ok := o.Typed.(*unstructured.Unstructured); ok {
+	typed := o.Typed
+	if svc, ok := typed.(*corev1.Service); ok {
+		typed = serviceDefaults(svc)
+	}
+	if u, ok := typed.(*unstructured.Unstructured); ok {
 		m = u.Object
-	} else if m, err = gatekeeper.ToMap(o.Typed); err != nil {
+	} else if m, err = gatekeeper.ToMap(typed); err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Loc, err)
 	}
 	version := o.APIVersion
