@@ -261,7 +261,8 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, v *Vault) 
 	}
 	val := token.Validator{
 		Keys: s.cfg.Keys, Issuers: []string{s.cfg.Issuer(v.TenantID)},
-		Audiences: append([]string{s.cfg.Resource, s.cfg.Resource + "/"}, s.cfg.Audiences...),
+		// Exact: Key Vault refuses "https://vault.azure.net/" (AKV10022).
+		Audiences: append([]string{s.cfg.Resource}, s.cfg.Audiences...),
 		Now:       s.cfg.Now, Leeway: 5 * time.Minute,
 	}
 	var c tokenClaims
@@ -274,10 +275,10 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, v *Vault) 
 		s.unauthorized(w, v, fmt.Sprintf("AKV10032: Invalid issuer. Expected one of %s, found %s.", s.cfg.Issuer(v.TenantID), issOf(raw)))
 		return Caller{}, false
 	case errors.Is(err, token.ErrExpired):
-		s.unauthorized(w, v, "AKV10000: Request is missing a Bearer or PoP token. The token is expired or not yet valid.")
+		s.unauthorized(w, v, "[TokenExpired] Error validating token: 'S2S12086'.")
 		return Caller{}, false
 	case err != nil:
-		s.unauthorized(w, v, "AKV10000: Request is missing a Bearer or PoP token. The token signature could not be validated.")
+		s.unauthorized(w, v, "Error validating token: the token is malformed or its signature does not match a key of the issuer.")
 		return Caller{}, false
 	}
 	oid := c.ObjectID

@@ -175,6 +175,7 @@ func TestTokenRejected(t *testing.T) {
 		{"signature of another key", wrongSig, result{Status: 401, Challenge: challenge, Code: "Unauthorized"}},
 		{"key not published", otherTok, result{Status: 401, Challenge: challenge, Code: "Unauthorized"}},
 		{"expired", f.sign(t, claims(func(c map[string]any) { c["exp"] = now.Add(-time.Hour).Unix() })), result{Status: 401, Challenge: challenge, Code: "Unauthorized"}},
+		{"audience with a trailing slash", f.sign(t, claims(func(c map[string]any) { c["aud"] = resource + "/" })), result{Status: 401, Challenge: challenge, Code: "Unauthorized"}},
 		{"wrong audience", f.sign(t, claims(func(c map[string]any) { c["aud"] = "https://vault.azure.net" })), result{Status: 401, Challenge: challenge, Code: "Unauthorized"}},
 		{"issuer of another tenant", f.sign(t, claims(func(c map[string]any) { c["iss"] = issuer("22222222-2222-4222-8222-222222222222") })), result{Status: 401, Challenge: challenge, Code: "Unauthorized"}},
 		{"valid, secret missing", f.sign(t, claims(nil)), result{Status: 404, Code: "SecretNotFound"}},
