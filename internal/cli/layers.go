@@ -17,8 +17,9 @@ func layerCommands(g *globalOptions) []*cobra.Command {
 	cmds = append(cmds, newMountCommand(g), newWhoCanReadCommand(g))
 	cmds = append(cmds, newExplainCommand(g))
 	// scan, paths, test
+	cmds = append(cmds, newScanCommand(g), newPathsCommand(g))
 	// live (collect, serve)
-	cmds = append(cmds, newCollectCommand(g))
+	cmds = append(cmds, newCollectCommand(g), newServeCommand(g))
 	// emulators (lab)
 	cmds = append(cmds, newLabCommand(g))
 	return cmds

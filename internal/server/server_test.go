@@ -1,0 +1,372 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	admissionv1 "k8s.io/api/admission/v1"
+	authzv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+
+	"github.com/akssec/akssec/internal/env"
+	"github.com/akssec/akssec/internal/snapshot"
+)
+
+var (
+	contosoOnce sync.Once
+	contoso     *Engines
+	contosoErr  error
+)
+
+// contosoEngines prepares the bundled example once for every test.
+func contosoEngines(t testing.TB) *Engines {
+	t.Helper()
+	contosoOnce.Do(func() {
+		s, err := snapshot.Load(context.Background(), "../../examples/contoso-bank", snapshot.Options{})
+		if err != nil {
+			contosoErr = err
+			return
+		}
+		contoso, contosoErr = Prepare(context.Background(), env.New(s))
+	})
+	if contosoErr != nil {
+		t.Fatalf("preparing the contoso-bank example: %v", contosoErr)
+	}
+	return contoso
+}
+
+func newTestServer(t testing.TB, opts Options) *Server {
+	t.Helper()
+	e := contosoEngines(t)
+	s, err := New(context.Background(), func(context.Context) (*Engines, error) { return e, nil }, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+type podTweak func(*corev1.Pod)
+
+func makePod(ns, name string, tweaks ...podTweak) *corev1.Pod {
+	p := &corev1.Pod{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "contoso.azurecr.io/app:1"}}},
+	}
+	for _, f := range tweaks {
+		f(p)
+	}
+	return p
+}
+
+func withImage(img string) podTweak { return func(p *corev1.Pod) { p.Spec.Containers[0].Image = img } }
+
+func withPrivileged(p *corev1.Pod) {
+	p.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{Privileged: ptr.To(true)}
+}
+
+func admissionBody(t testing.TB, uid string, p *corev1.Pod) []byte {
+	t.Helper()
+	raw, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request: &admissionv1.AdmissionRequest{
+			UID: types.UID(uid), Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"},
+			Resource: metav1.GroupVersionResource{Version: "v1", Resource: "pods"}, Namespace: p.Namespace, Name: p.Name,
+			Operation: admissionv1.Create, Object: runtime.RawExtension{Raw: raw},
+		},
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func post(t testing.TB, h http.Handler, path, contentType string, body []byte) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w
+}
+
+func decodeAdmission(t testing.TB, w *httptest.ResponseRecorder) *admissionv1.AdmissionReview {
+	t.Helper()
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	var r admissionv1.AdmissionReview
+	if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil {
+		t.Fatalf("decoding the answer: %v\n%s", err, w.Body)
+	}
+	if r.Response == nil {
+		t.Fatalf("the answer has no response: %s", w.Body)
+	}
+	return &r
+}
+
+func TestValidate(t *testing.T) {
+	s := newTestServer(t, Options{})
+	h := s.Handler()
+	tests := []struct {
+		name        string
+		pod         *corev1.Pod
+		allowed     bool
+		wantInMsg   []string
+		notInMessge []string
+	}{
+		{name: "approved image", pod: makePod("team-alpha", "ok"), allowed: true},
+		{name: "unapproved image names the policy and the fix", pod: makePod("team-alpha", "nginx", withImage("docker.io/library/nginx:1.27")),
+			wantInMsg: []string{"[azurepolicy-container-allowed-images-", "Container image docker.io/library/nginx:1.27 for container app has not been allowed.",
+				`(Azure Policy "Kubernetes cluster containers should only use allowed images")`, "fix: "}},
+		{name: "privileged denied by Azure Policy", pod: makePod("team-alpha", "priv", withPrivileged),
+			wantInMsg: []string{"Privileged container is not allowed: app", `Azure Policy "Kubernetes cluster should not allow privileged containers"`}},
+		// PSA is the API server's to enforce: without --pod-security, a
+		// root pod in a restricted namespace is not denied here.
+		{name: "PSA alone does not deny", pod: makePod("production", "root", func(p *corev1.Pod) {
+			p.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: ptr.To[int64](0)}
+		}), allowed: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			uid := "uid-" + strings.ReplaceAll(tt.name, " ", "-")
+			r := decodeAdmission(t, post(t, h, "/validate", "application/json", admissionBody(t, uid, tt.pod)))
+			if got := string(r.Response.UID); got != uid {
+				t.Errorf("uid = %q, want the request's %q", got, uid)
+			}
+			if r.APIVersion != "admission.k8s.io/v1" || r.Kind != "AdmissionReview" {
+				t.Errorf("answer is %s %s", r.APIVersion, r.Kind)
+			}
+			if r.Response.Allowed != tt.allowed {
+				t.Fatalf("allowed = %v, want %v (%+v)", r.Response.Allowed, tt.allowed, r.Response.Result)
+			}
+			if tt.allowed {
+				return
+			}
+			if r.Response.Result == nil || r.Response.Result.Code != http.StatusForbidden {
+				t.Fatalf("result = %+v, want a 403", r.Response.Result)
+			}
+			for _, s := range tt.wantInMsg {
+				if !strings.Contains(r.Response.Result.Message, s) {
+					t.Errorf("message %q lacks %q", r.Response.Result.Message, s)
+				}
+			}
+		})
+	}
+}
+
+func TestValidatePodSecurity(t *testing.T) {
+	s := newTestServer(t, Options{PodSecurity: true})
+	pod := makePod("production", "root", func(p *corev1.Pod) {
+		p.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: ptr.To[int64](0)}
+	})
+	r := decodeAdmission(t, post(t, s.Handler(), "/validate", "application/json", admissionBody(t, "u1", pod)))
+	if r.Response.Allowed {
+		t.Fatal("a root pod in a restricted namespace was admitted with --pod-security")
+	}
+	if want := `pods "root" is forbidden: violates PodSecurity "restricted:latest": `; !strings.HasPrefix(r.Response.Result.Message, want) {
+		t.Errorf("message = %q, want PSA's, starting %q", r.Response.Result.Message, want)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	s := newTestServer(t, Options{MaxBodyBytes: 4096})
+	h := s.Handler()
+	good := admissionBody(t, "u", makePod("team-alpha", "ok"))
+	tests := []struct {
+		name        string
+		method      string
+		contentType string
+		body        []byte
+		code        int
+	}{
+		{"GET", http.MethodGet, "application/json", nil, http.StatusMethodNotAllowed},
+		{"no content type", http.MethodPost, "", good, http.StatusUnsupportedMediaType},
+		{"yaml", http.MethodPost, "application/yaml", good, http.StatusUnsupportedMediaType},
+		{"charset is fine", http.MethodPost, "application/json; charset=utf-8", good, http.StatusOK},
+		{"too large", http.MethodPost, "application/json", append(good[:len(good)-1], []byte(`,"pad":"`+strings.Repeat("x", 5000)+`"}`)...), http.StatusRequestEntityTooLarge},
+		{"not JSON", http.MethodPost, "application/json", []byte("{"), http.StatusBadRequest},
+		{"wrong kind", http.MethodPost, "application/json", []byte(`{"apiVersion":"authorization.k8s.io/v1","kind":"SubjectAccessReview","request":{"uid":"x"}}`), http.StatusBadRequest},
+		{"no request", http.MethodPost, "application/json", []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`), http.StatusBadRequest},
+		{"no uid", http.MethodPost, "application/json", []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{}}`), http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(tt.method, "/validate", bytes.NewReader(tt.body))
+			if tt.contentType != "" {
+				req.Header.Set("Content-Type", tt.contentType)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != tt.code {
+				t.Errorf("status = %d, want %d (%s)", w.Code, tt.code, w.Body)
+			}
+		})
+	}
+}
+
+func TestPanicIsAnswered(t *testing.T) {
+	s := newTestServer(t, Options{})
+	s.panicHook = func(string) { panic("boom") }
+	r := decodeAdmission(t, post(t, s.Handler(), "/validate", "application/json", admissionBody(t, "panic-uid", makePod("team-alpha", "ok"))))
+	if r.Response.UID != "panic-uid" || r.Response.Allowed || r.Response.Result == nil || r.Response.Result.Code != http.StatusInternalServerError {
+		t.Errorf("answer to a panic = %+v, want a 500 review with the request's uid", r.Response)
+	}
+	w := post(t, s.Handler(), "/authorize", "application/json", sarBody(t, "authorization.k8s.io/v1", "alice", nil, "get", "pods", "default"))
+	var sar authzv1.SubjectAccessReview
+	if err := json.Unmarshal(w.Body.Bytes(), &sar); err != nil || sar.Status.Allowed || !strings.Contains(sar.Status.EvaluationError, "boom") {
+		t.Errorf("SubjectAccessReview answer to a panic = %s, want no opinion with the error", w.Body)
+	}
+	m := httptest.NewRecorder()
+	s.Handler().ServeHTTP(m, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if !strings.Contains(m.Body.String(), `akssec_webhook_panics_total{path="/validate"} 1`) {
+		t.Errorf("metrics do not count the panic:\n%s", m.Body)
+	}
+}
+
+func TestTimeoutIsAnswered(t *testing.T) {
+	s := newTestServer(t, Options{Timeout: 50 * time.Millisecond})
+	release := make(chan struct{})
+	defer close(release)
+	s.panicHook = func(string) { <-release }
+	start := time.Now()
+	r := decodeAdmission(t, post(t, s.Handler(), "/validate", "application/json", admissionBody(t, "slow", makePod("team-alpha", "ok"))))
+	if r.Response.Allowed || r.Response.UID != "slow" || !strings.Contains(r.Response.Result.Message, "no decision within") {
+		t.Errorf("answer to a slow decision = %+v", r.Response)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the answer took %s: the timeout did not bound it", d)
+	}
+}
+
+func sarBody(t testing.TB, version, user string, groups []string, verb, resource, ns string) []byte {
+	t.Helper()
+	spec := map[string]any{"user": user, "resourceAttributes": map[string]any{"verb": verb, "resource": resource, "namespace": ns}}
+	if version == "authorization.k8s.io/v1beta1" {
+		spec["group"] = groups
+	} else {
+		spec["groups"] = groups
+	}
+	b, err := json.Marshal(map[string]any{"apiVersion": version, "kind": "SubjectAccessReview", "spec": spec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestAuthorize(t *testing.T) {
+	full := newTestServer(t, Options{Chain: ChainFull}).Handler()
+	azure := newTestServer(t, Options{}).Handler()
+	// aks-viewers (by object ID) is bound to view; carol is in it.
+	e := contosoEngines(t)
+	viewers, err := e.Env.Directory.Resolve("aks-viewers")
+	if err != nil {
+		t.Fatalf("aks-viewers is not in the example's directory: %v", err)
+	}
+	tests := []struct {
+		name    string
+		h       http.Handler
+		version string
+		groups  []string
+		verb    string
+		allowed bool
+		reason  string
+	}{
+		{"viewer lists pods", full, "authorization.k8s.io/v1", []string{viewers.ID}, "list", true, "RBAC: allowed by ClusterRoleBinding"},
+		{"viewer lists pods (v1beta1 group field)", full, "authorization.k8s.io/v1beta1", []string{viewers.ID}, "list", true, "RBAC: allowed by ClusterRoleBinding"},
+		{"viewer may not delete", full, "authorization.k8s.io/v1", []string{viewers.ID}, "delete", false, ""},
+		{"azure chain: Azure RBAC is off in the example", azure, "authorization.k8s.io/v1", []string{viewers.ID}, "list", false, "Azure RBAC for Kubernetes is not enabled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := post(t, tt.h, "/authorize", "application/json", sarBody(t, tt.version, "carol@contoso.com", tt.groups, tt.verb, "pods", "default"))
+			if w.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+			var got authzv1.SubjectAccessReview
+			if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.version, got.APIVersion); diff != "" {
+				t.Errorf("apiVersion (-want +got):\n%s", diff)
+			}
+			if got.Status.Allowed != tt.allowed {
+				t.Errorf("allowed = %v, want %v (reason %q)", got.Status.Allowed, tt.allowed, got.Status.Reason)
+			}
+			if !strings.Contains(got.Status.Reason, tt.reason) {
+				t.Errorf("reason = %q, want it to contain %q", got.Status.Reason, tt.reason)
+			}
+		})
+	}
+}
+
+func TestHealthAndReload(t *testing.T) {
+	e := contosoEngines(t)
+	fail := false
+	s, err := New(context.Background(), func(context.Context) (*Engines, error) {
+		if fail {
+			return nil, io.ErrUnexpectedEOF
+		}
+		return e, nil
+	}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, p, nil))
+		if w.Code != http.StatusOK {
+			t.Errorf("%s = %d", p, w.Code)
+		}
+	}
+	fail = true
+	if err := s.Reload(context.Background()); err == nil {
+		t.Fatal("a failing reload returned nil")
+	}
+	if s.engines.Load() != e {
+		t.Error("a failed reload dropped the engines being served")
+	}
+}
+
+func FuzzValidate(f *testing.F) {
+	s := newTestServer(f, Options{})
+	h := s.Handler()
+	f.Add(admissionBody(f, "u", makePod("team-alpha", "ok")))
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"x","kind":{"kind":"Pod","version":"v1"},"operation":"CREATE","object":{"spec":{"containers":[{}]}}}}`))
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"x","kind":{"kind":"Pod","version":"v1"},"operation":"CREATE","object":null}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		w := post(t, h, "/validate", "application/json", body)
+		if w.Code == http.StatusOK {
+			var r admissionv1.AdmissionReview
+			if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil || r.Response == nil || r.Response.UID == "" {
+				t.Fatalf("a 200 without a well-formed review: %s", w.Body)
+			}
+		}
+		if m := httptest.NewRecorder(); true {
+			s.Handler().ServeHTTP(m, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+			if strings.Contains(m.Body.String(), "akssec_webhook_panics_total{") {
+				t.Fatalf("the body made a decision panic: %q", body)
+			}
+		}
+	})
+}
