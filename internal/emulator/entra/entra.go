@@ -377,15 +377,18 @@ func (s *Server) federated(clientID, assertion string, now time.Time) (*director
 		Now: func() time.Time { return now }, Leeway: 5 * time.Minute}
 	if _, err := v.Validate(assertion); err != nil {
 		if errors.Is(err, token.ErrExpired) {
-			from, exp := "", ""
+			// Entra writes the three times as .NET round-trip UTC; a
+			// missing nbf reads as the epoch.
+			const f = "2006-01-02T15:04:05.0000000Z"
+			from, exp := time.Unix(0, 0).UTC().Format(f), time.Unix(0, 0).UTC().Format(f)
 			if c.NotBef != nil {
-				from = c.NotBef.Time().UTC().Format("01/02/2006 15:04:05")
+				from = c.NotBef.Time().UTC().Format(f)
 			}
 			if c.Expiry != nil {
-				exp = c.Expiry.Time().UTC().Format("01/02/2006 15:04:05")
+				exp = c.Expiry.Time().UTC().Format(f)
 			}
 			return nil, stsErrorf(700024, "Client assertion is not within its valid time range. Current time: %s, assertion valid from %s, expiry time of assertion %s. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .",
-				now.UTC().Format("2006-01-02T15:04:05.0000000Z"), from, exp)
+				now.UTC().Format(f), from, exp)
 		}
 		return nil, stsErrorf(700027, "Client assertion failed signature validation.")
 	}
