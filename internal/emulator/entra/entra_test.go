@@ -151,6 +151,19 @@ func TestTokenErrors(t *testing.T) {
 	}
 }
 
+// TestAssertionTimeMessage: AADSTS700024 names the three times as Entra
+// does (UTC round-trip format).
+func TestAssertionTimeMessage(t *testing.T) {
+	f := newFixture(t)
+	old, _ := (&oidc.Issuer{URL: clusterIs, Keys: f.issuer.Keys, Now: func() time.Time { return now.Add(-3 * time.Hour) }}).Token(oidc.Request{Namespace: "ns", ServiceAccount: "sa"})
+	_, body := f.post(t, "/"+tenant+"/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {miClient},
+		"scope": {"https://vault.test/.default"}, "client_assertion_type": {JWTBearer}, "client_assertion": {old}})
+	want := "AADSTS700024: Client assertion is not within its valid time range. Current time: 2026-11-28T12:00:00.0000000Z, assertion valid from 2026-11-28T09:00:00.0000000Z, expiry time of assertion 2026-11-28T10:00:00.0000000Z."
+	if d, _ := body["error_description"].(string); !strings.HasPrefix(d, want) {
+		t.Errorf("error_description = %q, want prefix %q", d, want)
+	}
+}
+
 // TestDeviceCodePending: polling before approval answers
 // authorization_pending (which MSAL keeps polling on), after it a token.
 func TestDeviceCodePending(t *testing.T) {
