@@ -47,6 +47,7 @@ type secretReader struct {
 	Via             string              `json:"via"`
 	Evidence        []string            `json:"evidence"`
 	ServiceAccounts []federatedAccount  `json:"serviceAccounts,omitempty"`
+	Unbound         []unboundCredential `json:"unboundCredentials,omitempty"`
 	Mounts          []secretReaderMount `json:"mounts,omitempty"`
 }
 
@@ -55,6 +56,13 @@ type federatedAccount struct {
 	Credential     string   `json:"federatedCredential"`
 	Location       string   `json:"location"`
 	Pods           []string `json:"pods,omitempty"`
+}
+
+type unboundCredential struct {
+	Credential string `json:"federatedCredential"`
+	Subject    string `json:"subject"`
+	Error      string `json:"error"`
+	Location   string `json:"location"`
 }
 
 type secretReaderMount struct {
@@ -97,6 +105,9 @@ func (p *whoCanReadParams) run(ctx context.Context) error {
 				fa := federatedAccount{ServiceAccount: b.Namespace + "/" + b.ServiceAccount, Credential: b.Credential.Name, Location: b.Credential.Src.String()}
 				fa.Pods = podsWithServiceAccount(e, b.Namespace, b.ServiceAccount)
 				sr.ServiceAccounts = append(sr.ServiceAccounts, fa)
+			}
+			for _, u := range r.Federation().Unbound(rd.Identity) {
+				sr.Unbound = append(sr.Unbound, unboundCredential{Credential: u.Credential.Name, Subject: u.Credential.Subject, Error: u.Error.Description(), Location: u.Credential.Src.String()})
 			}
 			for _, c := range consumers {
 				if c.Identity == rd.Identity {
@@ -159,6 +170,9 @@ func writeReaders(w io.Writer, vault, secret, model string, rs []secretReader) {
 			for _, p := range sa.Pods {
 				fmt.Fprintf(w, "      pod %s\n", p)
 			}
+		}
+		for _, u := range r.Unbound {
+			fmt.Fprintf(w, "    does not bind: federated credential %s (subject %s, at %s) fails the exchange: %s\n", u.Credential, u.Subject, u.Location, u.Error)
 		}
 		for _, m := range r.Mounts {
 			fmt.Fprintf(w, "    mounted by pod %s through SecretProviderClass %s (%s, mount %s)\n", m.Pod, m.Class, m.Mode, m.Status)

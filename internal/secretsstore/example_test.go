@@ -166,3 +166,28 @@ func TestExampleExplainMount(t *testing.T) {
 		})
 	}
 }
+
+// TestResolverConcurrent shares one Resolver between goroutines (run with
+// -race): the prepared form is read-only.
+func TestResolverConcurrent(t *testing.T) {
+	e := bank(t)
+	r := New(e)
+	want := map[string]Status{}
+	for _, p := range e.Pods {
+		want[p.Ref()] = r.Resolve(p).Status
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, p := range e.Pods {
+				if got := r.Resolve(p).Status; got != want[p.Ref()] {
+					t.Errorf("%s: %s, want %s", p.Ref(), got, want[p.Ref()])
+				}
+			}
+			r.AllReaders()
+		}()
+	}
+	wg.Wait()
+}

@@ -2,6 +2,7 @@ package workloadid
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -105,5 +106,37 @@ func TestExchangeCredentialsByNameWithoutIDs(t *testing.T) {
 	var ae *AADSTSError
 	if !errors.As(err, &ae) || ae.Code != CodeSubjectMismatch {
 		t.Errorf("Exchange with another identity's subject: %v, want AADSTS700213", err)
+	}
+}
+
+func TestExchangeInTenantAndUnbound(t *testing.T) {
+	id := identity("trading-identity", "c2")
+	good := fic("trading-identity", "good", testIssuer, "system:serviceaccount:trading:a", TokenExchangeAudience)
+	slash := fic("trading-identity", "slash", testIssuer[:len(testIssuer)-1], "system:serviceaccount:trading:b", TokenExchangeAudience)
+	aud := fic("trading-identity", "aud", testIssuer, "system:serviceaccount:trading:c", "api://other")
+	gh := fic("trading-identity", "gh", "https://token.actions.githubusercontent.com", "repo:contoso/x:ref:refs/heads/main", TokenExchangeAudience)
+	e := testEnv([]*azure.Identity{id}, []*azure.FederatedCredential{good, slash, aud, gh})
+	e.Cluster = &azure.ManagedCluster{OIDCIssuerProfile: &azure.OIDCIssuerProfile{Enabled: true, IssuerURL: testIssuer}}
+	f := NewFederation(e)
+	if _, err := f.ExchangeInTenant("other-tenant", "c2", testIssuer, "system:serviceaccount:trading:a", []string{TokenExchangeAudience}); err == nil ||
+		err.Error() != ApplicationNotFound("c2", "other-tenant").Error() {
+		t.Errorf("exchange in another tenant: %v, want AADSTS700016 naming other-tenant", err)
+	}
+	if _, err := f.ExchangeInTenant(testTenant, "c2", testIssuer, "system:serviceaccount:trading:a", []string{TokenExchangeAudience}); err != nil {
+		t.Errorf("exchange in the identity's tenant: %v", err)
+	}
+	var got []string
+	for _, u := range f.Unbound(id) {
+		got = append(got, fmt.Sprintf("%s %d", u.Credential.Name, u.Error.Code))
+	}
+	if diff := cmp.Diff([]string{"slash 700211", "aud 700212"}, got); diff != "" {
+		t.Errorf("Unbound (-want +got):\n%s", diff)
+	}
+	var bound []string
+	for _, b := range f.Bindings() {
+		bound = append(bound, b.Namespace+"/"+b.ServiceAccount+" "+b.Credential.Name)
+	}
+	if diff := cmp.Diff([]string{"trading/a good"}, bound); diff != "" {
+		t.Errorf("Bindings (-want +got):\n%s", diff)
 	}
 }

@@ -142,3 +142,49 @@ func (f *Federation) Bindings() []Binding {
 	}
 	return out
 }
+
+// ExchangeInTenant decides an exchange sent to a tenant's token endpoint
+// (/{tenant}/oauth2/v2.0/token): an identity of another tenant is not found
+// there (AADSTS700016 naming that tenant). An empty tenant skips the check.
+func (f *Federation) ExchangeInTenant(tenant, clientID, issuer, subject string, audiences []string) (*ExchangeResult, error) {
+	id := f.Identity(clientID)
+	if id == nil || (tenant != "" && id.TenantID != "" && !strings.EqualFold(tenant, id.TenantID)) {
+		if tenant == "" {
+			tenant = f.tenant
+		}
+		return nil, ApplicationNotFound(clientID, tenant)
+	}
+	return exchangeWith(id, f.fics[id], issuer, subject, audiences)
+}
+
+// ExchangeInTenant is the one-call form of Federation.ExchangeInTenant.
+func ExchangeInTenant(e *env.Environment, tenant, clientID, issuer, subject string, audiences []string) (*ExchangeResult, error) {
+	return NewFederation(e).ExchangeInTenant(tenant, clientID, issuer, subject, audiences)
+}
+
+// Unbound is a federated credential naming a ServiceAccount that cannot
+// exchange its token for the identity, with the AADSTS error it would get.
+type Unbound struct {
+	Credential *azure.FederatedCredential
+	Error      *AADSTSError
+}
+
+// Unbound returns the identity's credentials with a Kubernetes subject that
+// do not bind on this cluster (issuer or audience mismatch). Empty when the
+// cluster's issuer is unknown.
+func (f *Federation) Unbound(id *azure.Identity) []Unbound {
+	if f.issuer == "" {
+		return nil
+	}
+	var out []Unbound
+	for _, c := range f.fics[id] {
+		if _, _, ok := ParseSubject(c.Subject); !ok {
+			continue
+		}
+		_, err := exchangeWith(id, []*azure.FederatedCredential{c}, f.issuer, c.Subject, []string{TokenExchangeAudience})
+		if ae, ok := err.(*AADSTSError); ok {
+			out = append(out, Unbound{Credential: c, Error: ae})
+		}
+	}
+	return out
+}
