@@ -370,3 +370,37 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkValidate(b *testing.B) {
+	s := newTestServer(b, Options{})
+	h := s.Handler()
+	body := admissionBody(b, "u", makePod("team-alpha", "nginx", withImage("docker.io/library/nginx:1.27"), withPrivileged))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/validate", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code)
+		}
+	}
+}
+
+func BenchmarkAuthorize(b *testing.B) {
+	s := newTestServer(b, Options{Chain: ChainFull})
+	h := s.Handler()
+	body := sarBody(b, "authorization.k8s.io/v1", "carol@contoso.com", []string{"2b222222-0000-4000-8000-000000000002"}, "list", "pods", "default")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/authorize", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code)
+		}
+	}
+}

@@ -162,7 +162,6 @@ func Start(ctx context.Context, bins Binaries, opts Options) (c *Cluster, err er
 	args := []string{
 		"--etcd-servers=" + etcdClient,
 		"--bind-address=127.0.0.1",
-		"--advertise-address=127.0.0.1",
 		"--secure-port=" + strconv.Itoa(ports[2]),
 		"--cert-dir=" + filepath.Join(dir, "certs"),
 		"--tls-cert-file=" + filepath.Join(dir, "serving.crt"),
