@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/akssec/akssec/internal/authn"
 	"github.com/akssec/akssec/internal/entra"
@@ -156,37 +158,125 @@ func (d *Discovery) ResolveArg(arg string) (group, resource string, known bool) 
 
 // Run answers every JSON query line of r, writing one JSON answer line to
 // w per query, in order. Blank lines are skipped; a line that is not a
-// valid query gets an answer with error set. It stops at the first read or
-// write error, or when ctx is done.
+// valid query gets an answer with error set. Lines are decided in chunks
+// by one worker per CPU, each with its own Batch, and written in input
+// order. It stops at the first read or write error, or when ctx is done.
 func (b *Batch) Run(ctx context.Context, r io.Reader, w io.Writer) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	const chunkLines = 1024
+	type chunk struct {
+		first int // line number of lines[0]
+		lines [][]byte
+		out   []byte
+		done  chan struct{}
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if workers > 8 {
+		workers = 8
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	todo := make(chan *chunk, workers*2)
+	ordered := make(chan *chunk, workers*4)
+
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wb := b
+		if i > 0 {
+			wb = b.a.NewBatch()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			for c := range todo {
+				buf.Reset()
+				for j, data := range c.lines {
+					var q Query
+					var ans Answer
+					if err := json.Unmarshal(data, &q); err != nil {
+						ans = Answer{Error: fmt.Sprintf("line %d: %v", c.first+j, err)}
+					} else {
+						ans = wb.Answer(&q)
+					}
+					_ = enc.Encode(&ans) // writes to a bytes.Buffer cannot fail
+				}
+				c.out = append([]byte(nil), buf.Bytes()...)
+				close(c.done)
+			}
+		}()
+	}
+
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(ordered)
+		defer close(todo)
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64*1024), 1<<20)
+		line := 0
+		c := &chunk{done: make(chan struct{})}
+		flush := func() bool {
+			if len(c.lines) == 0 {
+				return true
+			}
+			select {
+			case todo <- c:
+			case <-ctx.Done():
+				return false
+			}
+			select {
+			case ordered <- c:
+			case <-ctx.Done():
+				return false
+			}
+			c = &chunk{done: make(chan struct{})}
+			return true
+		}
+		for sc.Scan() {
+			line++
+			data := sc.Bytes()
+			if len(bytes.TrimSpace(data)) == 0 {
+				continue
+			}
+			if len(c.lines) == 0 {
+				c.first = line
+			}
+			c.lines = append(c.lines, append([]byte(nil), data...))
+			if len(c.lines) == chunkLines && !flush() {
+				readErr <- ctx.Err()
+				return
+			}
+		}
+		if !flush() {
+			readErr <- ctx.Err()
+			return
+		}
+		if err := sc.Err(); err != nil {
+			readErr <- fmt.Errorf("reading queries: %w", err)
+			return
+		}
+		readErr <- nil
+	}()
+
 	bw := bufio.NewWriterSize(w, 256*1024)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	line := 0
-	for sc.Scan() {
-		line++
-		if line%4096 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		data := sc.Bytes()
-		if len(bytes.TrimSpace(data)) == 0 {
-			continue
-		}
-		var q Query
-		var ans Answer
-		if err := json.Unmarshal(data, &q); err != nil {
-			ans = Answer{Error: fmt.Sprintf("line %d: %v", line, err)}
-		} else {
-			ans = b.Answer(&q)
-		}
-		if err := enc.Encode(&ans); err != nil {
-			return err
+	var werr error
+	for c := range ordered {
+		<-c.done
+		if werr == nil {
+			if _, err := bw.Write(c.out); err != nil {
+				werr = err
+				cancel()
+			}
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("reading queries: %w", err)
+	wg.Wait()
+	rerr := <-readErr
+	if werr != nil {
+		return werr
+	}
+	if rerr != nil {
+		return rerr
 	}
 	return bw.Flush()
 }
