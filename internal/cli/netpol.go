@@ -107,7 +107,7 @@ func (p *netpolMatrixParams) run(ctx context.Context) error {
 		}
 		for i := range m.Classes {
 			for j := range m.Classes {
-				mj.Cells = append(mj.Cells, cellJSON{From: i, To: j, Ports: m.Cell(i, j).String()})
+				mj.Cells = append(mj.Cells, cellJSON{From: i, To: j, Ports: m.CellString(i, j)})
 			}
 		}
 		enc := json.NewEncoder(out)
@@ -116,9 +116,10 @@ func (p *netpolMatrixParams) run(ctx context.Context) error {
 	case "csv":
 		w := csv.NewWriter(out)
 		_ = w.Write([]string{"from", "to", "ports"})
-		for i, a := range m.Classes {
-			for j, b := range m.Classes {
-				_ = w.Write([]string{groupName(a), groupName(b), m.Cell(i, j).String()})
+		names := groupNames(m)
+		for i := range m.Classes {
+			for j := range m.Classes {
+				_ = w.Write([]string{names[i], names[j], m.CellString(i, j)})
 			}
 		}
 		w.Flush()
@@ -132,10 +133,19 @@ func writeMatrixText(out io.Writer, m *netpol.Matrix) {
 	fmt.Fprintf(out, "plugin: %s; %d pod groups\n", m.Plugin, len(m.Classes))
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FROM\tTO\tPORTS")
-	for i, a := range m.Classes {
-		for j, b := range m.Classes {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", groupName(a), groupName(b), m.Cell(i, j))
+	names := groupNames(m)
+	for i := range m.Classes {
+		for j := range m.Classes {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", names[i], names[j], m.CellString(i, j))
 		}
 	}
 	tw.Flush()
+}
+
+func groupNames(m *netpol.Matrix) []string {
+	names := make([]string, len(m.Classes))
+	for i, c := range m.Classes {
+		names[i] = groupName(c)
+	}
+	return names
 }

@@ -23,11 +23,25 @@ type Matrix struct {
 	Classes []MatrixClass
 	cells   [][]uint32
 	sets    []PortSet
+	texts   []string
 }
 
 // Cell is the allowed port set from class src to class dst (indexes into
 // Classes).
 func (m *Matrix) Cell(src, dst int) PortSet { return m.sets[m.cells[src][dst]] }
+
+// CellString renders Cell(src, dst), computing each distinct set's text
+// once.
+func (m *Matrix) CellString(src, dst int) string {
+	id := m.cells[src][dst]
+	if m.texts == nil {
+		m.texts = make([]string, len(m.sets))
+	}
+	if m.texts[id] == "" {
+		m.texts[id] = m.sets[id].String()
+	}
+	return m.texts[id]
+}
 
 // Matrix computes the class matrix; ns limits rows and columns to one
 // namespace ("" for all).
