@@ -274,14 +274,21 @@ func (r *Resolver) resolveVolume(pod *env.Pod, vol *corev1.Volume) Volume {
 	if len(mounts) == 0 {
 		podStep.Detail += "; no container mounts it, so no file is visible"
 	}
+	// The driver checks, in order: volume attributes present, class named,
+	// class found (with a provider), then the volume read-only.
+	pcFound := class != "" && r.classes[ns+"/"+class] != nil && r.classes[ns+"/"+class].item.Obj.Spec.Provider != ""
 	switch {
-	case vol.CSI.ReadOnly == nil || !*vol.CSI.ReadOnly:
-		podStep.Error = "Readonly is not true in request"
-		podStep.Fix = fmt.Sprintf("set readOnly: true on the csi volume %q", vol.Name)
+	case len(vol.CSI.VolumeAttributes) == 0:
+		podStep.Error = "Volume attributes missing in request"
+		podStep.Fix = fmt.Sprintf("set volumeAttributes.secretProviderClass on the csi volume %q", vol.Name)
 		b.fail(podStep, driverEvent(vol.Name, "InvalidArgument", podStep.Error))
 	case class == "":
 		podStep.Error = "secretProviderClass is not set"
 		podStep.Fix = fmt.Sprintf("set volumeAttributes.secretProviderClass on the csi volume %q", vol.Name)
+		b.fail(podStep, driverEvent(vol.Name, "Unknown", podStep.Error))
+	case pcFound && (vol.CSI.ReadOnly == nil || !*vol.CSI.ReadOnly):
+		podStep.Error = "Readonly is not true in request"
+		podStep.Fix = fmt.Sprintf("set readOnly: true on the csi volume %q", vol.Name)
 		b.fail(podStep, driverEvent(vol.Name, "InvalidArgument", podStep.Error))
 	default:
 		b.add(podStep)
@@ -332,6 +339,10 @@ func (r *Resolver) resolveVolume(pod *env.Pod, vol *corev1.Volume) Volume {
 		}
 		prov := pc.item.Obj.Spec.Provider
 		switch {
+		case prov == "":
+			spcStep.Error = "providerName is not set"
+			spcStep.Fix = "set spec.provider: azure"
+			b.fail(spcStep, driverEvent(vol.Name, "Unknown", spcStep.Error))
 		case prov != "azure":
 			spcStep.Status = StatusUnknown
 			spcStep.Detail = fmt.Sprintf("provider %q is not the Azure Key Vault provider; akssec decides only azure", prov)
