@@ -11,7 +11,6 @@
 package azrole
 
 import (
-	"sort"
 	"strings"
 
 	"github.com/akssec/akssec/internal/azure"
@@ -216,16 +215,22 @@ func NewIndex(assignments []*azure.RoleAssignment, dir *entra.Directory) *Index 
 // All returns every assignment.
 func (ix *Index) All() []*azure.RoleAssignment { return ix.all }
 
-// For returns the assignments that apply to a principal: its own and those
-// of every group it belongs to transitively, in snapshot order.
+// For returns the assignments that apply to a principal: its own (in
+// snapshot order), then those of every group it belongs to transitively
+// (groups by ID).
 func (ix *Index) For(principalID string) []*azure.RoleAssignment {
-	out := append([]*azure.RoleAssignment(nil), ix.byPrincipal[strings.ToLower(principalID)]...)
-	if ix.dir != nil {
-		for _, g := range ix.dir.TransitiveGroups(principalID) {
-			out = append(out, ix.byPrincipal[g]...)
-		}
+	own := ix.byPrincipal[strings.ToLower(principalID)]
+	if ix.dir == nil {
+		return own
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Src.String() < out[j].Src.String() })
+	groups := ix.dir.TransitiveGroups(principalID)
+	if len(groups) == 0 {
+		return own
+	}
+	out := append([]*azure.RoleAssignment(nil), own...)
+	for _, g := range groups {
+		out = append(out, ix.byPrincipal[g]...)
+	}
 	return out
 }
 

@@ -140,3 +140,16 @@ func TestExchangeInTenantAndUnbound(t *testing.T) {
 		t.Errorf("Bindings (-want +got):\n%s", diff)
 	}
 }
+
+func BenchmarkFederationExchange(b *testing.B) {
+	e := testEnv([]*azure.Identity{identity("myapp-identity", "c1")},
+		[]*azure.FederatedCredential{fic("myapp-identity", "f", testIssuer, "system:serviceaccount:default:myapp-sa", TokenExchangeAudience)})
+	f := NewFederation(e)
+	aud := []string{TokenExchangeAudience}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := f.Exchange("c1", testIssuer, "system:serviceaccount:default:myapp-sa", aud); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
