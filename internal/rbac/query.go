@@ -187,22 +187,19 @@ func (b *Batch) Run(ctx context.Context, r io.Reader, w io.Writer) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
 			for c := range todo {
-				buf.Reset()
+				var out []byte
 				for j, data := range c.lines {
 					var q Query
 					var ans Answer
-					if err := json.Unmarshal(data, &q); err != nil {
+					if err := decodeQuery(data, &q); err != nil {
 						ans = Answer{Error: fmt.Sprintf("line %d: %v", c.first+j, err)}
 					} else {
 						ans = wb.Answer(&q)
 					}
-					_ = enc.Encode(&ans) // writes to a bytes.Buffer cannot fail
+					out = appendAnswer(out, &ans)
 				}
-				c.out = append([]byte(nil), buf.Bytes()...)
+				c.out = out
 				close(c.done)
 			}
 		}()
@@ -279,4 +276,12 @@ func (b *Batch) Run(ctx context.Context, r io.Reader, w io.Writer) error {
 		return rerr
 	}
 	return bw.Flush()
+}
+
+func marshalNoHTML(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(v)
+	return buf.Bytes(), err
 }
