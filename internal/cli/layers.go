@@ -17,7 +17,7 @@ func layerCommands(g *globalOptions) []*cobra.Command {
 	cmds = append(cmds, newMountCommand(g), newWhoCanReadCommand(g))
 	cmds = append(cmds, newExplainCommand(g))
 	// scan, paths, test
-	cmds = append(cmds, newScanCommand(g), newPathsCommand(g))
+	cmds = append(cmds, newScanCommand(g), newPathsCommand(g), newTestCommand(g))
 	// live (collect, serve)
 	cmds = append(cmds, newCollectCommand(g), newServeCommand(g))
 	// emulators (lab)
