@@ -42,12 +42,14 @@ var (
 		Title: "Policy feature this cluster's engine does not honour"}
 	RuleUnsupportedKinds = finding.Rule{ID: "AKS-NET-012", Layer: finding.LayerNetwork, Severity: finding.Medium,
 		Title: "Calico or admin network policies present that this cluster's engine does not enforce"}
+	RuleNamedPortUndefined = finding.Rule{ID: "AKS-NET-013", Layer: finding.LayerNetwork, Severity: finding.Low,
+		Title: "Named port that no destination pod defines"}
 )
 
 // Rules returns the network layer's rules.
 func Rules() []finding.Rule {
 	return []finding.Rule{RuleNotEnforced, RuleNoDefaultDeny, RuleUnselectedPods, RuleSelectsNothing, RulePeerMatchesNothing,
-		RuleNoDNS, RuleAllowAllUndoesDeny, RuleProbes, RuleInternetExposed, RuleInvalidPolicy, RuleEngineIgnores, RuleUnsupportedKinds}
+		RuleNoDNS, RuleAllowAllUndoesDeny, RuleProbes, RuleInternetExposed, RuleInvalidPolicy, RuleEngineIgnores, RuleUnsupportedKinds, RuleNamedPortUndefined}
 }
 
 // SystemNamespaces are the namespaces AKS and its add-ons own; the
@@ -104,11 +106,42 @@ func (en *Engine) Check(ctx context.Context) []finding.Finding {
 		if kp.invalid != "" {
 			out = append(out, RuleInvalidPolicy.New(npObj(kp), kp.loc, "the API server rejects this policy: "+kp.invalid,
 				"Fix the policy so that it validates (kubectl apply --dry-run=server); akssec ignores it, as the cluster would."))
+			continue
 		}
 		if en.hasWindows && prof.Name == profileNPMLinux.Name && kp.windowsUnsupported != "" {
 			out = append(out, RuleEngineIgnores.New(npObj(kp), kp.loc,
 				fmt.Sprintf("Azure NPM on Windows nodes cannot translate %s, so this policy is not applied to Windows pods", kp.windowsUnsupported),
 				"Use numeric ports, TCP/UDP, In/Exists selectors and ipBlocks without except for policies that select Windows pods."))
+		}
+		if !prof.EndPort && prof.Enforced {
+			for _, rs := range [][]krule{kp.in, kp.eg} {
+				for _, r := range rs {
+					for _, p := range r.ports {
+						if p.end != p.port {
+							out = append(out, RuleEngineIgnores.New(npObj(kp), kp.loc,
+								fmt.Sprintf("%s ignores endPort: the rule admits port %d/%s only, not %d-%d", prof.Name, p.port, p.proto, p.port, p.end),
+								"Upgrade the cluster (Cilium 1.16+, AKS Kubernetes 1.31+) or list the ports one by one."))
+						}
+					}
+				}
+			}
+		}
+		if prof.Name == profileNPMLinux.Name {
+			n := 0
+			for _, rs := range [][]krule{kp.in, kp.eg} {
+				for _, r := range rs {
+					for _, p := range r.peers {
+						if p.ipb != nil {
+							n++
+						}
+					}
+				}
+			}
+			if n > 4 {
+				out = append(out, RuleEngineIgnores.New(npObj(kp), kp.loc,
+					fmt.Sprintf("%d ipBlock sections: Azure NPM has a race when editing or deleting large policies with many ipBlocks; AKS advises at most 4", n),
+					"Split the policy or merge CIDRs so that each policy has at most 4 ipBlock sections."))
+			}
 		}
 		if prof.Name == profileCilium.Name {
 			for _, rs := range [][]krule{kp.in, kp.eg} {
@@ -123,6 +156,11 @@ func (en *Engine) Check(ctx context.Context) []finding.Finding {
 				}
 			}
 		}
+	}
+	for _, bad := range append(append([]calInvalid{}, en.calico.invalid...), en.admin.invalid...) {
+		out = append(out, RuleInvalidPolicy.New(finding.Object{Kind: bad.kind, Namespace: bad.ns, Name: bad.name}, bad.loc,
+			"akssec cannot read this policy (the API server would reject it): "+bad.problem,
+			"Fix the policy so that it validates; akssec leaves it out of every decision."))
 	}
 	if (en.calico.any() && !prof.Calico) || ((en.admin.anp() || en.admin.banp()) && !prof.AdminPolicies) {
 		all := append(append(append([]env.Item[unstructuredObj]{}, toItems(en.env.CalicoPolicies)...), toItems(en.env.CalicoGlobalPolicies)...), toItems(en.env.AdminNetworkPolicies)...)
@@ -184,11 +222,22 @@ func (en *Engine) Check(ctx context.Context) []finding.Finding {
 		if kp.invalid != "" {
 			continue
 		}
-		if len(en.env.PodsMatching(kp.ns, kp.podSel)) == 0 {
+		matched := en.env.PodsMatching(kp.ns, kp.podSel)
+		hostOnly := len(matched) > 0
+		for _, p := range matched {
+			hostOnly = hostOnly && p.Spec.HostNetwork
+		}
+		switch {
+		case len(matched) == 0:
 			out = append(out, RuleSelectsNothing.New(npObj(kp), kp.loc,
 				fmt.Sprintf("podSelector %s matches no pod in %s", showSelector(&kp.obj.Spec.PodSelector), kp.ns),
 				"Fix the podSelector labels or delete the policy."))
+		case hostOnly:
+			out = append(out, RuleSelectsNothing.New(npObj(kp), kp.loc,
+				fmt.Sprintf("podSelector %s matches only host-network pods, which no AKS engine polices (their traffic is the node's)", showSelector(&kp.obj.Spec.PodSelector)),
+				"Protect host-network workloads with node-level controls (NSGs); a NetworkPolicy has no effect on them."))
 		}
+		en.checkNamedPorts(kp, matched, &out)
 		for dir, rs := range map[string][]krule{"ingress": kp.in, "egress": kp.eg} {
 			for _, r := range rs {
 				for _, p := range r.peers {
@@ -489,6 +538,9 @@ func (en *Engine) checkInternet() []finding.Finding {
 					continue
 				}
 				how := v.Ingress.Reason
+				if svc.Spec.ExternalTrafficPolicy != corev1.ServiceExternalTrafficPolicyLocal {
+					how += "; with externalTrafficPolicy Cluster the client address may reach the pod SNATed to a node address (implementation-defined, S11)"
+				}
 				out = append(out, RuleInternetExposed.New(finding.Object{Kind: "Service", Namespace: svc.Namespace, Name: svc.Name}, it.Loc,
 					fmt.Sprintf("%s Service %s/%s port %d exposes %s on %s to the internet: %s", svc.Spec.Type, svc.Namespace, svc.Name, sp.Port, p.Ref(), want, how),
 					"Restrict ingress to the pods with a NetworkPolicy (ipBlock of the allowed client ranges), set loadBalancerSourceRanges, or make the load balancer internal.",
@@ -498,4 +550,70 @@ func (en *Engine) checkInternet() []finding.Finding {
 		}
 	}
 	return out
+}
+
+// checkNamedPorts reports named ports that resolve on no destination pod:
+// for ingress the pods the policy selects, for egress the pods its peers
+// select (every pod for a rule without peers).
+func (en *Engine) checkNamedPorts(kp *kpolicy, selected []*env.Pod, out *[]finding.Finding) {
+	has := func(pods []*env.Pod, name string, proto corev1.Protocol) bool {
+		for _, p := range pods {
+			for _, c := range p.Spec.Containers {
+				for _, cp := range c.Ports {
+					if cp.Name == name && cp.Protocol == proto {
+						return true
+					}
+				}
+			}
+		}
+		return false
+	}
+	for _, dir := range []Direction{Ingress, Egress} {
+		rules := kp.in
+		if dir == Egress {
+			rules = kp.eg
+		}
+		for _, r := range rules {
+			var named []kport
+			for _, p := range r.ports {
+				if p.name != "" {
+					named = append(named, p)
+				}
+			}
+			if len(named) == 0 {
+				continue
+			}
+			dsts := selected
+			if dir == Egress {
+				dsts = nil
+				for _, p := range en.env.Pods {
+					if p.Spec.HostNetwork {
+						continue
+					}
+					s := en.sideOf(PodEndpoint(p))
+					if r.allPeers {
+						dsts = append(dsts, p)
+						continue
+					}
+					for _, pr := range r.peers {
+						if pr.ipb == nil && matchSelectors(pr, kp.ns, p.Namespace, s.nsLabels, s.labels) {
+							dsts = append(dsts, p)
+							break
+						}
+					}
+				}
+				if len(dsts) == 0 {
+					continue // the peers reach outside the snapshot
+				}
+			}
+			for _, p := range named {
+				if has(dsts, p.name, p.proto) {
+					continue
+				}
+				*out = append(*out, RuleNamedPortUndefined.New(finding.Object{Kind: "NetworkPolicy", Namespace: kp.ns, Name: kp.name}, kp.loc,
+					fmt.Sprintf("%s rule %d names port %q/%s, which no destination pod defines: the rule admits nothing on it", strings.ToLower(string(dir)), r.index, p.name, p.proto),
+					"Name the container port in the pod template (ports[].name) with the same protocol, or use the port number."))
+			}
+		}
+	}
 }

@@ -61,3 +61,38 @@ func TestChecks(t *testing.T) {
 		t.Errorf("networkPolicy none: want AKS-NET-001 first, got %v", got)
 	}
 }
+
+func TestEngineSpecificFindings(t *testing.T) {
+	named := npDoc("a", "named", "podSelector: {matchLabels: {app: web}}\ningress: [{ports: [{port: metrics}]}]")
+	rng := npDoc("a", "range", "podSelector: {matchLabels: {app: web}}\ningress: [{ports: [{port: 8000, endPort: 8080}]}]")
+	cidr := npDoc("a", "cidr", "podSelector: {matchLabels: {app: web}}\ningress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}}]}]")
+	many := npDoc("a", "many", "podSelector: {matchLabels: {app: db}}\ningress:\n- from:\n  - ipBlock: {cidr: 1.0.0.0/8}\n  - ipBlock: {cidr: 2.0.0.0/8}\n  - ipBlock: {cidr: 3.0.0.0/8}\n  - ipBlock: {cidr: 4.0.0.0/8}\n  - ipBlock: {cidr: 5.0.0.0/8}")
+	hostOnly := npDoc("b", "agents", "podSelector: {matchLabels: {app: agent}}\npolicyTypes: [Ingress]")
+	agent := podDoc("b", "agent", "app: agent", "hostNetwork: true", "nodeName: n1")
+	invalid := npDoc("a", "bad", "podSelector: {}\ningress: [{from: [{ipBlock: {cidr: 10.0.0.0/8, except: [11.0.0.0/8]}}]}]")
+	calico := gnpDoc("g", "selector: all()\ntypes: [Ingress]")
+	docs := append(append([]string{}, base...), named, rng, cidr, many, hostOnly, agent, invalid, calico)
+	cases := []struct {
+		plugin, version string
+		want            []string
+	}{
+		{"azure", "", []string{"AKS-NET-004 NetworkPolicy/b/agents", "AKS-NET-010 NetworkPolicy/a/bad", "AKS-NET-011 NetworkPolicy/a/many", "AKS-NET-012 GlobalNetworkPolicy/g", "AKS-NET-013 NetworkPolicy/a/named"}},
+		{"cilium", "1.30.4", []string{"AKS-NET-004 NetworkPolicy/b/agents", "AKS-NET-010 NetworkPolicy/a/bad", "AKS-NET-011 NetworkPolicy/a/cidr", "AKS-NET-011 NetworkPolicy/a/range", "AKS-NET-012 GlobalNetworkPolicy/g", "AKS-NET-013 NetworkPolicy/a/named"}},
+		{"calico", "", []string{"AKS-NET-004 NetworkPolicy/b/agents", "AKS-NET-010 NetworkPolicy/a/bad", "AKS-NET-013 NetworkPolicy/a/named"}},
+	}
+	for _, tc := range cases {
+		e := loadEnv(t, tc.plugin, docs...)
+		e.Cluster.KubernetesVersion = tc.version
+		var got []string
+		for _, k := range findingKeys(New(e).Check(context.Background())) {
+			for _, id := range []string{"AKS-NET-004", "AKS-NET-010", "AKS-NET-011", "AKS-NET-012", "AKS-NET-013"} {
+				if len(k) > len(id) && k[:len(id)] == id {
+					got = append(got, k)
+				}
+			}
+		}
+		if diff := cmp.Diff(tc.want, dedupe(got)); diff != "" {
+			t.Errorf("%s %s findings (-want +got):\n%s", tc.plugin, tc.version, diff)
+		}
+	}
+}

@@ -54,12 +54,10 @@ func canonicalLabels(m map[string]string) string {
 
 func namedPortKey(p *corev1.Pod) string {
 	var parts []string
-	for _, cs := range [][]corev1.Container{p.Spec.Containers, p.Spec.InitContainers} {
-		for _, c := range cs {
-			for _, cp := range c.Ports {
-				if cp.Name != "" {
-					parts = append(parts, cp.Name+"/"+string(cp.Protocol)+"/"+strconv.Itoa(int(cp.ContainerPort)))
-				}
+	for _, c := range p.Spec.Containers {
+		for _, cp := range c.Ports {
+			if cp.Name != "" {
+				parts = append(parts, cp.Name+"/"+string(cp.Protocol)+"/"+strconv.Itoa(int(cp.ContainerPort)))
 			}
 		}
 	}

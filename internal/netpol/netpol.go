@@ -321,23 +321,22 @@ func (en *Engine) nodeFact(node string) ipFact {
 	return ipFact{ranges: privateRanges, what: "node IP unknown, in the private ranges"}
 }
 
-// namedPort resolves a named port on the destination pod: the container
-// ports with that name and protocol (S13).
+// namedPort resolves a named port on the destination pod: the ports with
+// that name and protocol of its containers (S13; init containers do not
+// count, as in kube-network-policies' evaluatePorts).
 func (s *side) namedPort(name string, proto corev1.Protocol) PortSet {
 	if s.pod == nil {
 		return PortSet{}
 	}
 	var out PortSet
-	for _, cs := range [][]corev1.Container{s.pod.Spec.Containers, s.pod.Spec.InitContainers} {
-		for _, c := range cs {
-			for _, cp := range c.Ports {
-				pr := cp.Protocol
-				if pr == "" {
-					pr = corev1.ProtocolTCP
-				}
-				if cp.Name == name && pr == proto {
-					out = out.Union(Port(pr, cp.ContainerPort))
-				}
+	for _, c := range s.pod.Spec.Containers {
+		for _, cp := range c.Ports {
+			pr := cp.Protocol
+			if pr == "" {
+				pr = corev1.ProtocolTCP
+			}
+			if cp.Name == name && pr == proto {
+				out = out.Union(Port(pr, cp.ContainerPort))
 			}
 		}
 	}
