@@ -57,10 +57,17 @@ const (
 type Caller struct {
 	ObjectID, TenantID, ApplicationID string
 	OnBehalfOf                        bool
+	// NumGroups is the number of groups in the token's groups claim; Key
+	// Vault names it in messages when non-zero (tokens of managed
+	// identities carry none).
+	NumGroups int
 }
 
 // String renders the caller as Key Vault does in its error messages.
 func (c Caller) String() string {
+	if c.NumGroups > 0 {
+		return fmt.Sprintf("appid=%s;oid=%s;numgroups=%d;iss=https://sts.windows.net/%s/", c.ApplicationID, c.ObjectID, c.NumGroups, c.TenantID)
+	}
 	return fmt.Sprintf("appid=%s;oid=%s;iss=https://sts.windows.net/%s/", c.ApplicationID, c.ObjectID, c.TenantID)
 }
 

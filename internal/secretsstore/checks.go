@@ -37,6 +37,8 @@ var (
 		Title: "Deprecated AAD pod identity is in use"}
 	RuleProxySidecar = finding.Rule{ID: "AKS-WI-009", Layer: finding.LayerSecrets, Severity: finding.Low,
 		Title: "Workload identity proxy sidecar adds a privileged root init container"}
+	RuleNodeIdentity = finding.Rule{ID: "AKS-WI-011", Layer: finding.LayerSecrets, Severity: finding.High,
+		Title: "An identity every pod can use through IMDS (kubelet or add-on) holds broad Azure rights"}
 	RuleWIDisabled = finding.Rule{ID: "AKS-WI-010", Layer: finding.LayerSecrets, Severity: finding.High,
 		Title: "Workload identity is used but the cluster's OIDC issuer or workload identity is off"}
 
@@ -67,7 +69,7 @@ var (
 // Rules returns the layer's rules.
 func Rules() []finding.Rule {
 	return []finding.Rule{RuleSANotLabelled, RulePodNoClientID, RuleIssuerMismatch, RuleClientIDUnknown, RuleNoFederation,
-		RuleAudienceMismatch, RuleWebhookRejects, RulePodIdentity, RuleProxySidecar, RuleWIDisabled,
+		RuleAudienceMismatch, RuleWebhookRejects, RulePodIdentity, RuleProxySidecar, RuleWIDisabled, RuleNodeIdentity,
 		RuleSPCClientID, RuleNoVaultPermission, RuleMountFails, RuleOverBroad, RuleAccessPolicies, RuleRotationOff,
 		RuleSynced, RuleVMIdentity, RuleSPSecret, RuleSyncedRef, RulePurgeProtection}
 }
@@ -98,6 +100,7 @@ func (r *Resolver) Check(ctx context.Context) []finding.Finding {
 	out = append(out, r.checkClasses()...)
 	out = append(out, r.checkMounts(ctx)...)
 	out = append(out, r.checkVaults()...)
+	out = append(out, r.checkNodeIdentities()...)
 	finding.Sort(out)
 	return out
 }
@@ -541,6 +544,57 @@ func (r *Resolver) checkVaults() []finding.Finding {
 				"the azure-keyvault-secrets-provider add-on runs without secret rotation: mounted files and synced Secrets keep the value of the pod's start until it restarts",
 				fmt.Sprintf("az aks addon update -g %s -n %s --addon azure-keyvault-secrets-provider --enable-secret-rotation", c.ResourceGroup, c.Name),
 				ev(c.Src, "addonProfiles.azureKeyvaultSecretsProvider.config.enableSecretRotation: %q", a.Config["enableSecretRotation"])))
+		}
+	}
+	return out
+}
+
+// checkNodeIdentities flags the kubelet and add-on identities, which any pod
+// on a node can get tokens for from IMDS (169.254.169.254) unless egress to
+// it is blocked, when they hold more than pulling images: write access in
+// Azure, or Key Vault data.
+func (r *Resolver) checkNodeIdentities() []finding.Finding {
+	c := r.e.Cluster
+	if c == nil {
+		return nil
+	}
+	type nodeID struct{ what, objectID string }
+	var ids []nodeID
+	if k := c.KubeletIdentity(); k != nil && k.ObjectID != "" {
+		ids = append(ids, nodeID{"kubelet identity", k.ObjectID})
+	}
+	names := make([]string, 0, len(c.AddonProfiles))
+	for n := range c.AddonProfiles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if a := c.AddonProfiles[n]; a != nil && a.Enabled && a.Identity != nil && a.Identity.ObjectID != "" {
+			ids = append(ids, nodeID{n + " add-on identity", a.Identity.ObjectID})
+		}
+	}
+	var out []finding.Finding
+	for _, id := range ids {
+		for _, a := range r.kv.Roles().For(id.objectID) {
+			d := azrole.DefinitionOf(a)
+			if d == nil {
+				continue
+			}
+			var power string
+			switch {
+			case d.AllowsAction("Microsoft.Authorization/roleAssignments/write"):
+				power = "can assign roles"
+			case d.AllowsAction("Microsoft.Compute/virtualMachines/write") || d.AllowsAction("Microsoft.KeyVault/vaults/write") || d.AllowsAction("Microsoft.Resources/deployments/write") && d.AllowsAction("Microsoft.Storage/storageAccounts/write"):
+				power = "can write resources"
+			case d.AllowsDataAction("Microsoft.KeyVault/vaults/secrets/getSecret/action"):
+				power = "can read Key Vault secrets"
+			default:
+				continue
+			}
+			out = append(out, RuleNodeIdentity.New(finding.Object{Kind: "ManagedCluster", Name: c.Name + "/" + id.what}, a.Src,
+				fmt.Sprintf("the %s (%s) has %s at %s, so it %s; every pod on the nodes can obtain its token from IMDS", id.what, id.objectID, d.Name, a.Scope, power),
+				"give workloads their own identities through workload identity, scope the node identity to AcrPull, and block pod egress to 169.254.169.254 where pods need no IMDS",
+				ev(a.Src, "%s at %s", d.Name, a.Scope), ev(c.Src, "%s %s", id.what, id.objectID)))
 		}
 	}
 	return out

@@ -57,6 +57,15 @@ func TestCheckRules(t *testing.T) {
 			want: []string{"AKS-WI-009 Pod/shop/app"}, has: "privileged"},
 		{name: "WI-010 workload identity off", tweak: func(f *fixture) { f.cluster.SecurityProfile.WorkloadIdentity.Enabled = false },
 			want: []string{"AKS-WI-010 ManagedCluster/aks"}},
+		{name: "WI-011 add-on identity reads Key Vault", tweak: func(f *fixture) {
+			f.az.RoleAssignments = append(f.az.RoleAssignments, &azure.RoleAssignment{PrincipalID: "addon-p", Scope: fxVault, RoleDefinitionID: "/x/roleDefinitions/" + azrole.KeyVaultSecretsUser})
+		}, want: []string{"AKS-WI-011 ManagedCluster/aks/azureKeyvaultSecretsProvider add-on identity"}, has: "IMDS"},
+		{name: "WI-011 kubelet Contributor on the subscription", tweak: func(f *fixture) {
+			f.cluster.IdentityProfile = map[string]*azure.UserIdentity{"kubeletidentity": {ClientID: "kc", ObjectID: "kubelet-p"}}
+			f.az.RoleAssignments = append(f.az.RoleAssignments,
+				&azure.RoleAssignment{PrincipalID: "kubelet-p", Scope: "/subscriptions/s", RoleDefinitionID: "/x/roleDefinitions/" + azrole.Contributor},
+				&azure.RoleAssignment{PrincipalID: "kubelet-p", Scope: fxRG + "/providers/Microsoft.ContainerRegistry/registries/r", RoleDefinitionID: "/x/roleDefinitions/" + azrole.AcrPull})
+		}, want: []string{"AKS-WI-011 ManagedCluster/aks/kubelet identity"}, has: "can write resources"},
 		{name: "KV-001 class clientID unknown", tweak: func(f *fixture) { f.spc.Spec.Parameters["clientID"] = "ghost" },
 			want: []string{"AKS-KV-001 SecretProviderClass/shop/spc"}, has: "AADSTS700016"},
 		{name: "KV-002 identity lacks permission", tweak: func(f *fixture) { f.az.RoleAssignments = nil },
@@ -82,7 +91,7 @@ func TestCheckRules(t *testing.T) {
 		{name: "KV-008 VM managed identity", tweak: func(f *fixture) {
 			f.spc.Spec.Parameters = map[string]string{"useVMManagedIdentity": "true", "userAssignedIdentityID": "addon-c", "keyvaultName": "kv1", "tenantId": fxTenant, "objects": f.spc.Spec.Parameters["objects"]}
 			f.az.RoleAssignments[0].PrincipalID = "addon-p"
-		}, want: []string{"AKS-KV-008 SecretProviderClass/shop/spc"}, has: "every pod"},
+		}, want: []string{"AKS-KV-008 SecretProviderClass/shop/spc", "AKS-WI-011 ManagedCluster/aks/azureKeyvaultSecretsProvider add-on identity"}, has: "every pod"},
 		{name: "KV-009 service principal secret", tweak: func(f *fixture) {
 			delete(f.spc.Spec.Parameters, "clientID")
 			f.pod.Spec.Volumes[0].CSI.NodePublishSecretRef = &corev1.LocalObjectReference{Name: "sp"}
