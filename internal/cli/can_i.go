@@ -111,6 +111,9 @@ func requestArgs(a *rbac.Authorizer, args []string, subresource, namespace strin
 			return attrs, usageErrorf("NonResourceURL and ResourceName can not specified together")
 		}
 		attrs.Path = args[1]
+		if !knownNonResourceVerbs[attrs.Verb] {
+			fmt.Fprintf(warn, "Warning: verb '%s' is not a known verb\n", attrs.Verb)
+		}
 		return attrs, nil
 	}
 	attrs.ResourceRequest = true
@@ -130,17 +133,28 @@ func requestArgs(a *rbac.Authorizer, args []string, subresource, namespace strin
 		attrs.Name = args[2]
 	}
 	attrs.Namespace = namespace
-	if known && namespace != "" {
-		if namespaced, ok := a.Discovery().Namespaced(group, resource); ok && !namespaced {
+	if namespace != "" {
+		if namespaced, ok := a.Discovery().Namespaced(group, resource); known && ok && !namespaced {
 			if group == "" {
 				fmt.Fprintf(warn, "Warning: resource '%s' is not namespace scoped\n", resource)
 			} else {
 				fmt.Fprintf(warn, "Warning: resource '%s' is not namespace scoped in group '%s'\n", resource, group)
 			}
 		}
+		if !knownResourceVerbs[attrs.Verb] {
+			fmt.Fprintf(warn, "Warning: verb '%s' is not a known verb\n", attrs.Verb)
+		}
 	}
 	return attrs, nil
 }
+
+// The verbs kubectl auth can-i knows (kubectl pkg/cmd/auth/cani.go); others
+// only get a warning.
+var (
+	knownResourceVerbs = map[string]bool{"get": true, "list": true, "watch": true, "create": true, "update": true, "patch": true, "delete": true,
+		"deletecollection": true, "use": true, "bind": true, "impersonate": true, "*": true, "approve": true, "sign": true, "escalate": true, "attest": true}
+	knownNonResourceVerbs = map[string]bool{"get": true, "put": true, "post": true, "head": true, "options": true, "delete": true, "patch": true, "*": true}
+)
 
 // requestNamespace is kubectl's: -A asks without namespace, else -n, else
 // the kubeconfig's default namespace "default".
