@@ -79,6 +79,15 @@ func (en *Engine) resolve(spec string) (target, error) {
 				return target{eps: []Endpoint{NodeEndpoint(n)}}, nil
 			}
 		}
+		// A Service's cluster IP is its backends (DNAT happens before
+		// policy on every AKS engine).
+		for _, it := range en.env.Services {
+			for _, cip := range append([]string{it.Obj.Spec.ClusterIP}, it.Obj.Spec.ClusterIPs...) {
+				if ip, err := netip.ParseAddr(cip); err == nil && ip == a {
+					return en.resolve(it.Obj.Namespace + "/service/" + it.Obj.Name)
+				}
+			}
+		}
 		return target{eps: []Endpoint{IPEndpoint(a)}}, nil
 	}
 	parts := strings.Split(spec, "/")

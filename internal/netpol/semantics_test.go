@@ -203,3 +203,12 @@ func TestCiliumEndPortByVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestServiceClusterIP(t *testing.T) {
+	svc := "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: a}\nspec:\n  clusterIP: 10.0.12.34\n  selector: {app: web}\n  ports:\n  - {name: web, port: 80, targetPort: http}\n"
+	allow := npDoc("a", "p", "podSelector: {matchLabels: {app: web}}\ningress: [{ports: [{port: 8080}]}]")
+	runReach(t, []reachCase{
+		{name: "cluster IP resolves to the backends on the target port", docs: []string{svc, allow}, from: "b/client", to: "10.0.12.34", port: "80", want: true},
+		{name: "service port by name: the allow survives a deny-all", docs: []string{svc, allow, npDoc("a", "deny", "podSelector: {}\npolicyTypes: [Ingress]")}, from: "b/client", to: "a/service/web", port: "web", want: true},
+	})
+}
