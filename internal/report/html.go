@@ -28,7 +28,8 @@ table{border-collapse:collapse;width:100%} th,td{border:1px solid #d0d7de;paddin
 th{background:#f6f8fa} code{font-size:.92em}
 .pass{background:#dafbe1}.warn{background:#fff8c5}.fail{background:#ffebe9}.not-checked{background:#eaeef2}
 .critical,.high{color:#cf222e;font-weight:600}.medium{color:#9a6700;font-weight:600}.low,.info{color:#57606a}
-.muted{color:#57606a} svg text{font:12px system-ui,sans-serif}
+.muted{color:#57606a} svg{max-width:100%;height:auto} svg text{font:12px system-ui,sans-serif}
+pre{white-space:pre-wrap;word-break:break-word;margin:0;font-size:.85em}
 </style></head><body>
 <h1>akssec scan — {{.Cluster}}</h1>
 <p class="muted">Snapshot <code>{{.Snapshot}}</code> · akssec {{.Version}} · {{len .Findings}} findings ({{counts .Counts}})</p>
