@@ -148,14 +148,14 @@ func (r *Resolver) checkWorkloadIdentity() []finding.Finding {
 					fmt.Sprintf("az aks update -g %s -n %s --enable-oidc-issuer --enable-workload-identity", cluster.ResourceGroup, cluster.Name),
 					ev(cluster.Src, "oidcIssuerProfile / securityProfile.workloadIdentity"), ev(p.Loc, "label %s", workloadid.LabelUse)))
 			}
-			var saObj *corev1.ServiceAccount
+			// A pod whose ServiceAccount is missing is refused earlier by the
+			// ServiceAccount admission plugin, not by this webhook.
 			if sa != nil {
-				saObj = sa.Obj
-			}
-			if _, _, err := workloadid.Mutate(p.Pod, saObj, cfg); err != nil {
-				out = append(out, RuleWebhookRejects.New(podObj(p), p.Loc, fmt.Sprintf("creating %s fails: %s", p.Ref(), err),
-					"fix the annotation named in the error (token expiration 3600..86400 seconds; no proxy sidecar on hostNetwork pods; an integer proxy port) or create the ServiceAccount",
-					ev(p.Loc, "pod")))
+				if _, _, err := workloadid.Mutate(p.Pod, sa.Obj, cfg); err != nil {
+					out = append(out, RuleWebhookRejects.New(podObj(p), p.Loc, fmt.Sprintf("creating %s fails: %s", p.Ref(), err),
+						"fix the annotation named in the error (token expiration 3600..86400 seconds; no proxy sidecar on hostNetwork pods; an integer proxy port)",
+						ev(p.Loc, "pod")))
+				}
 			}
 			if _, ok := p.Annotations[workloadid.AnnotationInjectProxySidecar]; ok {
 				out = append(out, RuleProxySidecar.New(podObj(p), p.Loc,

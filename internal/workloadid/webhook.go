@@ -84,7 +84,10 @@ func Selected(pod *corev1.Pod) (bool, string) {
 
 // Mutate returns the pod as the workload identity webhook mutates it, the
 // warnings a user should see, or the error the webhook rejects the pod
-// with. sa is the pod's ServiceAccount (nil when it does not exist). A pod
+// with. sa is the pod's ServiceAccount (nil when it does not exist; on a
+// real API server the ServiceAccount admission plugin refuses such a pod
+// before any webhook runs, so the webhook's own error is seen only when the
+// plugin is off). A pod
 // the webhook does not select is returned unchanged, with a warning. The
 // input pod is not modified.
 func Mutate(pod *corev1.Pod, sa *corev1.ServiceAccount, cfg WebhookConfig) (*corev1.Pod, []string, error) {
