@@ -244,7 +244,8 @@ func (a *Authorizer) Explain(attrs *Attributes, id *authn.Identity) *Explanation
 			Fix: fmt.Sprintf("az role assignment create --role %q --assignee-object-id %s --assignee-principal-type %s --scope %s", role, idOID(id), principalType(id), res.Scope)})
 	}
 	if len(misses) == 0 {
-		misses = append(misses, NearMiss{Problem: ProblemNoBinding, Why: fmt.Sprintf("no binding in the cluster grants %s to anyone the caller is", ex.Request), Fix: grantFix(a, attrs, id)})
+		misses = append(misses, NearMiss{Problem: ProblemNoBinding, Why: fmt.Sprintf("no binding in the cluster grants %s to the caller, its groups or its ServiceAccount groups: the 403 is RBAC working as configured", ex.Request),
+			Fix: "# only if the caller should have this access (least privilege: the smallest default role that allows it)\n" + grantFix(a, attrs, id)})
 	}
 	sort.SliceStable(misses, func(i, j int) bool { return problemRank(misses[i].Problem) < problemRank(misses[j].Problem) })
 	ex.NearMisses = append(ex.NearMisses, misses...)
