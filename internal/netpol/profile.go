@@ -60,7 +60,7 @@ var (
 		Notes: []string{"Azure NPM (Windows, HNS ACLs): policies with named ports, SCTP, NotIn/DoesNotExist selectors or except CIDRs are rejected and not applied; node → pod allowed by the NodeIP ACL (ACN PR #1887)"}}
 	profileCalico = Profile{Name: "calico", Engine: "calico", Enforced: true, IPBlockMatchesPods: true, IPBlockMatchesNodes: true,
 		NodeLocalIngress: true, EndPort: true, NamedPorts: true, SCTP: true, NegativeSelectors: true, ExceptCIDRs: true, Calico: true, AdminPolicies: true,
-		Notes: []string{"Calico: Kubernetes policies are order 1000 in the default tier among projectcalico.org policies; ipBlock/nets match pod and node IPs; host → local pod allowed; egress policy applies to traffic to the host; host-network pods are not workload endpoints"}}
+		Notes: []string{"Calico: Kubernetes policies are order 1000 in the default tier among projectcalico.org policies; ipBlock/nets match pod and node IPs; host → local pod allowed; egress policy applies to traffic to the host; host-network pods are not workload endpoints; AdminNetworkPolicy/BaselineAdminNetworkPolicy run as the tiers before and after the default tier (Calico 3.28+; the version AKS ships is not verified)"}}
 	profileCilium = Profile{Name: "cilium", Engine: "cilium", Enforced: true, IPBlockMatchesPods: false, IPBlockMatchesNodes: false,
 		NodeLocalIngress: true, EndPort: true, NamedPorts: true, SCTP: true, NegativeSelectors: true, ExceptCIDRs: true,
 		Notes: []string{"Cilium (Azure CNI Powered by Cilium): ipBlock never matches pod or node IPs, not even 0.0.0.0/0; allow-localhost=always lets the own node reach its pods; host-network pods carry the host identity; AdminNetworkPolicy support unverified, not applied"}}

@@ -391,3 +391,5 @@ func dump(c *randCluster) string {
 	}
 	return s
 }
+
+func envNew(s *snapshot.Snapshot) *env.Environment { return env.New(s) }
