@@ -168,3 +168,27 @@ func TestContosoFindings(t *testing.T) {
 		}
 	}
 }
+
+// TestContosoDNS: trading allows DNS, compliance denies all egress without
+// a DNS allow (the planted fault); the cluster DNS IP stands for kube-dns.
+func TestContosoDNS(t *testing.T) {
+	en := New(contoso(t))
+	for _, tc := range []struct {
+		from, to, port, proto string
+		want                  bool
+	}{
+		{"trading/deployment/trading-engine", "kube-system/service/kube-dns", "53", "UDP", true},
+		{"trading/deployment/trading-engine", "10.0.0.10", "53", "TCP", true},
+		{"trading/deployment/trading-engine", "internet", "443", "TCP", false},
+		{"compliance/deployment/reports-generator", "kube-system/service/kube-dns", "53", "UDP", false},
+		{"compliance/deployment/reports-generator", "10.0.0.10", "53", "UDP", false},
+	} {
+		ans, err := en.Ask(Query{From: tc.from, To: tc.to, Port: tc.port, Protocol: tc.proto})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ans.Allowed != tc.want {
+			t.Errorf("%s → %s:%s/%s allowed = %v, want %v (egress: %s)", tc.from, tc.to, tc.port, tc.proto, ans.Allowed, tc.want, ans.Verdict.Egress.Reason)
+		}
+	}
+}

@@ -88,6 +88,10 @@ func (en *Engine) resolve(spec string) (target, error) {
 				}
 			}
 		}
+		if c := en.env.Cluster; c != nil && c.NetworkProfile != nil && c.NetworkProfile.DNSServiceIP == a.String() {
+			// The cluster DNS service: kube-dns in kube-system.
+			return target{eps: []Endpoint{PodEndpoint(en.kubeDNS())}}, nil
+		}
 		return target{eps: []Endpoint{IPEndpoint(a)}}, nil
 	}
 	parts := strings.Split(spec, "/")
@@ -130,6 +134,10 @@ func (en *Engine) resolve(spec string) (target, error) {
 				}
 				return t, nil
 			}
+		}
+		if ns == "kube-system" && name == "kube-dns" {
+			// Rarely captured: stand in with the pods AKS runs behind it.
+			return target{eps: []Endpoint{PodEndpoint(en.kubeDNS())}}, nil
 		}
 		return target{}, fmt.Errorf("no service %s/%s in the snapshot", ns, name)
 	}
