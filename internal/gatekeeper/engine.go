@@ -17,13 +17,13 @@ package gatekeeper
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/topdown"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	corev1 "k8s.io/api/core/v1"
@@ -70,7 +70,7 @@ func New(ctx context.Context, templates, constraints []Item, opts Options) (*Eng
 	e := &Engine{templates: map[string]*Template{}, store: inmem.NewWithOpts(inmem.OptRoundTripOnWrite(false))}
 	needInventory := false
 	for _, it := range templates {
-		t, err := ParseTemplate(ctx, it.Obj, it.Loc, e.store)
+		t, err := ParseTemplate(it.Obj, it.Loc)
 		if err != nil {
 			e.problems = append(e.problems, Problem{Loc: it.Loc, Object: "ConstraintTemplate/" + it.Obj.GetName(), Message: err.Error()})
 			continue
@@ -194,12 +194,18 @@ func (e *Engine) Review(ctx context.Context, obj *Object) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	txn, err := e.store.NewTransaction(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer e.store.Abort(ctx, txn)
+	now := time.Now()
 	for i := 0; i < len(matched); {
 		j := i
 		for j < len(matched) && matched[j].Kind == matched[i].Kind {
 			j++
 		}
-		rs, err := e.eval(ctx, matched[i].Template, matched[i:j], review)
+		rs, err := e.eval(ctx, txn, now, matched[i].Template, matched[i:j], review)
 		if err != nil {
 			return nil, err
 		}
@@ -209,61 +215,75 @@ func (e *Engine) Review(ctx context.Context, obj *Object) ([]Result, error) {
 	return results, nil
 }
 
-// eval runs one template for its matched constraints. An evaluation error
-// becomes a violation of each constraint whose message is the error, as the
-// frameworks driver reports it.
-func (e *Engine) eval(ctx context.Context, t *Template, cs []*Constraint, review ast.Value) ([]Result, error) {
-	terms := make([]*ast.Term, len(cs))
-	byName := make(map[string]*Constraint, len(cs))
-	for i, c := range cs {
-		terms[i] = ast.NewTerm(ast.NewObject(
-			[2]*ast.Term{ast.StringTerm("key"), ast.NewTerm(c.key)},
+// eval runs one template for each of its matched constraints. An
+// evaluation error becomes a violation of the constraint whose message is
+// the error, as the frameworks driver reports it.
+func (e *Engine) eval(ctx context.Context, txn storage.Transaction, now time.Time, t *Template, cs []*Constraint, review ast.Value) ([]Result, error) {
+	var out []Result
+	reviewTerm := ast.NewTerm(review)
+	for _, c := range cs {
+		input := ast.NewTerm(ast.NewObject(
+			[2]*ast.Term{ast.StringTerm("review"), reviewTerm},
 			[2]*ast.Term{ast.StringTerm("parameters"), ast.NewTerm(c.params)},
 		))
-		byName[c.Name] = c
+		var mine []Result
+		var badMsg error
+		seen := map[string]bool{}
+		q := topdown.NewQuery(t.query).WithCompiler(t.compiler).WithStore(e.store).WithTransaction(txn).WithInput(input).WithTime(now)
+		err := q.Iter(ctx, func(qr topdown.QueryResult) error {
+			r := qr[t.resultVar]
+			if r == nil {
+				return nil
+			}
+			obj, ok := r.Value.(ast.Object)
+			if !ok {
+				return nil // a non-object result has no msg: the hook drops it
+			}
+			mt := obj.Get(msgKey)
+			if mt == nil {
+				return nil
+			}
+			ms, ok := mt.Value.(ast.String)
+			if !ok {
+				badMsg = fmt.Errorf("template %s: extracting message binding: msg is %s, not a string", t.Name, ast.ValueName(mt.Value))
+				return nil
+			}
+			var details any = map[string]any{}
+			if dt := obj.Get(detailsKey); dt != nil {
+				d, err := ast.JSON(dt.Value)
+				if err != nil {
+					return err
+				}
+				details = d
+			}
+			key, _ := json.Marshal([]any{string(ms), details})
+			if seen[string(key)] {
+				return nil
+			}
+			seen[string(key)] = true
+			mine = append(mine, Result{Constraint: c, Msg: string(ms), Details: details})
+			return nil
+		})
+		if badMsg != nil {
+			return nil, badMsg
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			out = append(out, Result{Constraint: c, Msg: err.Error()})
+			continue
+		}
+		sort.SliceStable(mine, func(i, j int) bool { return mine[i].Msg < mine[j].Msg })
+		out = append(out, mine...)
 	}
-	input := ast.NewObject(
-		[2]*ast.Term{ast.StringTerm("review"), ast.NewTerm(review)},
-		[2]*ast.Term{ast.StringTerm("constraints"), ast.ArrayTerm(terms...)},
-		[2]*ast.Term{ast.StringTerm("target"), ast.StringTerm(Target)},
-	)
-	rs, err := t.prepared.Eval(ctx, rego.EvalParsedInput(input))
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		out := make([]Result, len(cs))
-		for i, c := range cs {
-			out[i] = Result{Constraint: c, Msg: err.Error()}
-		}
-		return out, nil
-	}
-	out := make([]Result, 0, len(rs))
-	for _, r := range rs {
-		m, _ := r.Bindings["result"].(map[string]any)
-		if m == nil {
-			return nil, errors.New("no binding for result")
-		}
-		msg, ok := m["msg"].(string)
-		if !ok {
-			return nil, fmt.Errorf("template %s: extracting message binding: msg is %T, not a string", t.Name, m["msg"])
-		}
-		key, _ := m["key"].(map[string]any)
-		name, _ := key["name"].(string)
-		c := byName[name]
-		if c == nil {
-			return nil, fmt.Errorf("template %s: result for unknown constraint %q", t.Name, name)
-		}
-		out = append(out, Result{Constraint: c, Msg: msg, Details: m["details"]})
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Constraint.Name != out[j].Constraint.Name {
-			return out[i].Constraint.Name < out[j].Constraint.Name
-		}
-		return out[i].Msg < out[j].Msg
-	})
 	return out, nil
 }
+
+var (
+	msgKey     = ast.StringTerm("msg")
+	detailsKey = ast.StringTerm("details")
+)
 
 // reviewValue builds input.review as the target hands it to Rego: the
 // AdmissionRequest's JSON (uid, kind, resource, name, namespace, operation,
@@ -307,7 +327,7 @@ func reviewValue(obj *Object) (ast.Value, error) {
 	if obj.Namespace != "" {
 		r["namespace"] = obj.Namespace
 	}
-	return ast.InterfaceToValue(r)
+	return toValue(r)
 }
 
 // ToMap serializes a Go object as the API server would and decodes it into

@@ -1,14 +1,11 @@
 package gatekeeper
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
-	"github.com/open-policy-agent/opa/v1/storage"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/akssec/akssec/internal/source"
@@ -36,39 +33,18 @@ type Template struct {
 	// UsesInventory is true when the Rego reads data.inventory.
 	UsesInventory bool
 
-	compiler *ast.Compiler
-	prepared rego.PreparedEvalQuery
+	compiler  *ast.Compiler
+	query     ast.Body
+	resultVar ast.Var
 }
 
-// The hook runs the template once per matched constraint, as the frameworks
-// driver's hook module does (pkg/client/drivers/rego/rego.go), except that a
-// constraint's parameters come with the input instead of from
-// data.constraints: the template cannot see either (data references are
-// limited to data.lib and data.inventory), so the result is the same.
-const hookModuleRego = `package hooks
-
-violation[response] {
-  c := input.constraints[_]
-  inp := {
-    "review": input.review,
-    "parameters": c.parameters,
-  }
-  data.template.violation[r] with input as inp
-  response := {
-    "key": c.key,
-    "details": object.get(r, "details", {}),
-    "msg": r.msg,
-  }
-}
-`
-
-var hookModule = func() *ast.Module {
-	m, err := ast.ParseModuleWithOpts("hooks.hooks_builtin", hookModuleRego, ast.ParserOptions{RegoVersion: ast.RegoV0})
-	if err != nil {
-		panic(err)
-	}
-	return m
-}()
+// The frameworks driver runs templates through a hook module that, for each
+// constraint, evaluates data.template.violation with input {review,
+// parameters} and keeps results with a msg, defaulting details to {}. The
+// engine evaluates data.template.violation directly once per constraint with
+// the same input (a `with input as` in a hook defeats OPA's caching of the
+// template's partial rules) and applies the hook's msg/details rules in Go:
+// the results are the same.
 
 var (
 	dataRef      = ast.Ref{ast.VarTerm("data")}
@@ -86,7 +62,7 @@ var (
 // limited to data.lib and data.inventory, and the modules are compiled
 // together with the hook. The returned Template is immutable and safe for
 // concurrent evaluation.
-func ParseTemplate(ctx context.Context, obj *unstructured.Unstructured, loc source.Location, store storage.Store) (*Template, error) {
+func ParseTemplate(obj *unstructured.Unstructured, loc source.Location) (*Template, error) {
 	t := &Template{Name: obj.GetName(), Loc: loc, APIVersion: obj.GetAPIVersion(), Annotations: obj.GetAnnotations()}
 	kind, _, _ := unstructured.NestedString(obj.Object, "spec", "crd", "spec", "names", "kind")
 	if kind == "" {
@@ -107,7 +83,7 @@ func ParseTemplate(ctx context.Context, obj *unstructured.Unstructured, loc sour
 	if err := t.readSource(tgt); err != nil {
 		return nil, fmt.Errorf("template %s: %w", t.Name, err)
 	}
-	if err := t.compile(ctx, store); err != nil {
+	if err := t.compile(); err != nil {
 		return nil, fmt.Errorf("template %s: %w", t.Name, err)
 	}
 	return t, nil
@@ -144,7 +120,7 @@ func (t *Template) readSource(tgt map[string]any) error {
 	return nil
 }
 
-func (t *Template) compile(ctx context.Context, store storage.Store) error {
+func (t *Template) compile() error {
 	opts := ast.ParserOptions{RegoVersion: t.RegoVersion}
 	entry, err := ast.ParseModuleWithOpts("template", t.Rego, opts)
 	if err != nil {
@@ -163,7 +139,7 @@ func (t *Template) compile(ctx context.Context, store storage.Store) error {
 	if !hasViolation {
 		return errors.New("invalid rego: invalid module: missing required rules: [violation]")
 	}
-	mods := map[string]*ast.Module{"hooks.hooks_builtin": hookModule, "template0": entry}
+	mods := map[string]*ast.Module{"template0": entry}
 	all := []*ast.Module{entry}
 	for i, src := range t.Libs {
 		m, err := ast.ParseModuleWithOpts(fmt.Sprintf(`libs["lib_%d"]`, i), src, opts)
@@ -196,16 +172,18 @@ func (t *Template) compile(ctx context.Context, store storage.Store) error {
 		return fmt.Errorf("compiling: %v", c.Errors)
 	}
 	t.compiler = c
-	pq, err := rego.New(
-		rego.Compiler(c),
-		rego.Store(store),
-		rego.Query("data.hooks.violation[result]"),
-		rego.SetRegoVersion(ast.RegoV0),
-	).PrepareForEval(ctx)
+	qc := c.QueryCompiler()
+	q, err := qc.Compile(ast.NewBody(ast.NewExpr(ast.RefTerm(ast.VarTerm("data"), ast.StringTerm("template"), ast.StringTerm("violation"), ast.VarTerm("result")))))
 	if err != nil {
 		return fmt.Errorf("preparing: %w", err)
 	}
-	t.prepared = pq
+	t.query = q
+	t.resultVar = ast.Var("result")
+	for k, v := range qc.RewrittenVars() {
+		if v == t.resultVar {
+			t.resultVar = k
+		}
+	}
 	return nil
 }
 
