@@ -229,3 +229,14 @@ func TestBatchRunOrder(t *testing.T) {
 		t.Error("more answers than queries")
 	}
 }
+
+func BenchmarkCheckLarge(b *testing.B) {
+	a, _ := large(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for i := 0; i < b.N; i++ {
+		n = len(a.Check(context.Background()))
+	}
+	b.ReportMetric(float64(n), "findings")
+}

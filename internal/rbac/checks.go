@@ -126,8 +126,35 @@ func (a *Authorizer) Check(ctx context.Context) []finding.Finding {
 			continue
 		}
 		var ev []finding.Evidence
-		for _, b := range boundBy[r] {
+		for i, b := range boundBy[r] {
+			if i == 5 {
+				ev = append(ev, finding.Evidence{Loc: r.Loc, Text: fmt.Sprintf("and %d more bindings", len(boundBy[r])-5)})
+				break
+			}
 			ev = append(ev, finding.Evidence{Loc: b.Loc, Text: fmt.Sprintf("bound by %s to %s", b.Ref(), subjectsText(b.Subjects))})
+		}
+		// pods/exec and pods/attach, once per role.
+		for _, sub := range []string{"exec", "attach"} {
+			for _, v := range []string{"create", "get"} {
+				attrs := Attributes{Verb: v, Resource: "pods", Subresource: sub, ResourceRequest: true, Namespace: r.Namespace}
+				ri := -1
+				for i := range r.Rules {
+					if RuleAllows(&attrs, &r.Rules[i]) {
+						ri = i
+						break
+					}
+				}
+				if ri < 0 {
+					continue
+				}
+				if isFullAuthority(r.Rules) {
+					break // reported as wildcard or cluster-admin
+				}
+				out = append(out, RuleExec.New(roleObject(r), r.Loc,
+					fmt.Sprintf("rule %d of %s %s lets its subjects %s pods/%s: a shell in running containers, with their ServiceAccount tokens and mounted secrets", ri, r.Ref(), compactRule(&r.Rules[ri]), v, sub),
+					fmt.Sprintf("Remove pods/%s from %s, or bind it only for break-glass with an audit trail.", sub, r.Ref()), ev...))
+				break
+			}
 		}
 		for i := range r.Rules {
 			rule := &r.Rules[i]
@@ -146,7 +173,7 @@ func (a *Authorizer) Check(ctx context.Context) []finding.Finding {
 			}
 			if len(wild) > 0 {
 				out = append(out, RuleWildcard.New(roleObject(r), r.Loc,
-					fmt.Sprintf("rule %d of %s %s has %s: it grants every present and future %s, including escalate, bind, impersonate and subresources such as pods/exec", i, r.Ref(), compactRule(rule), strings.Join(wild, ", "), wildWhat(wild)),
+					fmt.Sprintf("rule %d of %s %s has %s: %s", i, r.Ref(), compactRule(rule), strings.Join(wild, ", "), wildWhat(rule)),
 					"List the verbs, API groups and resources the subjects need instead of \"*\".", ev...))
 			}
 			var esc []string
@@ -168,11 +195,18 @@ func (a *Authorizer) Check(ctx context.Context) []finding.Finding {
 	return out
 }
 
-func wildWhat(w []string) string {
-	if len(w) == 1 && strings.HasPrefix(w[0], "verbs") {
-		return "verb on those resources"
+func wildWhat(r *rbacv1.PolicyRule) string {
+	var parts []string
+	if has(r.Verbs, "*") {
+		parts = append(parts, "every verb, including escalate, bind and impersonate")
 	}
-	return "resource and verb it names"
+	if has(r.Resources, "*") {
+		parts = append(parts, "every resource of its API groups, Secrets and subresources such as pods/exec included")
+	}
+	if has(r.APIGroups, "*") {
+		parts = append(parts, "every API group, present and future (CRDs too)")
+	}
+	return "it grants " + strings.Join(parts, "; ")
 }
 
 func has(s []string, v string) bool {
@@ -328,23 +362,6 @@ func (a *Authorizer) bindingRightsFindings(b *Binding, admin map[string]bool) []
 						fmt.Sprintf("%s lets %s %s Secrets in every namespace (rule %d of %s)", b.Ref(), subjectsText(subs), v, ri, b.Role.Ref()),
 						"Grant Secret access with RoleBindings in the namespaces that need it, restricted with resourceNames.", roleEv))
 				}
-				break
-			}
-		}
-	}
-	for _, sub := range []string{"exec", "attach"} {
-		for _, v := range []string{"create", "get"} {
-			if ri, ok := allows(v, "", "pods", sub); ok {
-				scope := "namespace " + b.Namespace
-				if b.Kind == "ClusterRoleBinding" {
-					scope = "every namespace"
-				}
-				if b.RoleRef.Name == "cluster-admin" {
-					break
-				}
-				out = append(out, RuleExec.New(bindingObject(b), b.Loc,
-					fmt.Sprintf("%s lets %s %s pods/%s in %s (rule %d of %s): a shell in running containers, with their ServiceAccount tokens and mounted secrets", b.Ref(), subjectsText(b.Subjects), v, sub, scope, ri, b.Role.Ref()),
-					fmt.Sprintf("Remove pods/%s from %s, or bind it only for break-glass with an audit trail.", sub, b.Role.Ref()), roleEv))
 				break
 			}
 		}

@@ -84,7 +84,7 @@ func TestChecksWorld(t *testing.T) {
 		"AKS-RBAC-002 ClusterRole/star",
 		"AKS-RBAC-003 ClusterRole/escalator",
 		"AKS-RBAC-004 ClusterRoleBinding/secrets-b",
-		"AKS-RBAC-005 RoleBinding/a/exec-b",
+		"AKS-RBAC-005 ClusterRole/exec",
 		"AKS-RBAC-006 ClusterRoleBinding/admin-b",
 		"AKS-RBAC-006 ClusterRoleBinding/powerful-sa",
 		"AKS-RBAC-007 RoleBinding/x/dev-pods",
