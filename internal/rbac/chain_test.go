@@ -47,3 +47,24 @@ func TestChainWithAzureRBAC(t *testing.T) {
 		})
 	}
 }
+
+func TestAzureAdminFinding(t *testing.T) {
+	const cluster = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks1"
+	e := world()
+	e.Cluster = &azure.ManagedCluster{ID: cluster, Name: "aks1", AADProfile: &azure.AADProfile{Managed: true, EnableAzureRBAC: true, AdminGroupObjectIDs: s("g-admins")}}
+	def := "/providers/Microsoft.Authorization/roleDefinitions/"
+	e.Azure.RoleAssignments = []*azure.RoleAssignment{
+		{Name: "ra-ca", PrincipalID: "u1", Scope: cluster, RoleDefinitionID: def + "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"},
+		{Name: "ra-admin-ns", PrincipalID: "u2", Scope: cluster + "/namespaces/a", RoleDefinitionID: def + "3498e952-d568-435e-9b2c-8d77e338d7f7"},
+		{Name: "ra-admin-cluster", PrincipalID: "u3", Scope: "/subscriptions/s1", RoleDefinitionID: def + "3498e952-d568-435e-9b2c-8d77e338d7f7"},
+		{Name: "ra-admins-group", PrincipalID: "g-admins", Scope: cluster, RoleDefinitionID: def + "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"},
+		{Name: "ra-reader", PrincipalID: "u4", Scope: cluster, RoleDefinitionID: def + "7f6c6a51-bcf8-42ba-9220-52d62157d7db"},
+	}
+	var got []string
+	for _, f := range New(e).azureFindings(map[string]bool{"g-admins": true}) {
+		got = append(got, f.Object.Name)
+	}
+	if want := s("ra-ca", "ra-admin-cluster"); len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("findings on %v, want %v", got, want)
+	}
+}

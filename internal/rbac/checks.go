@@ -9,6 +9,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/akssec/akssec/internal/authn"
+	"github.com/akssec/akssec/internal/azurerbac"
 	"github.com/akssec/akssec/internal/entra"
 	"github.com/akssec/akssec/internal/env"
 	"github.com/akssec/akssec/internal/finding"
@@ -45,6 +46,9 @@ var (
 	RuleUserNotUsername = finding.Rule{ID: "AKS-ENTRA-004", Layer: finding.LayerEntra, Severity: finding.Medium,
 		Title: "User subject names an Entra principal by a name AKS never uses as its username"}
 
+	RuleAzureAdmin = finding.Rule{ID: "AKS-RBAC-010", Layer: finding.LayerRBAC, Severity: finding.High,
+		Title: "Azure RBAC for Kubernetes gives cluster-wide admin rights outside the admin groups"}
+
 	RuleLocalAccounts = finding.Rule{ID: "AKS-AUTH-001", Layer: finding.LayerAPIServer, Severity: finding.High,
 		Title: "Local accounts are enabled: a static system:masters certificate bypasses Entra ID and RBAC"}
 	RuleNoEntra = finding.Rule{ID: "AKS-AUTH-002", Layer: finding.LayerAPIServer, Severity: finding.High,
@@ -55,7 +59,7 @@ var (
 func Rules() []finding.Rule {
 	return []finding.Rule{RuleDanglingRoleRef, RuleWildcard, RuleEscalation, RuleClusterSecrets, RuleExec, RuleClusterAdmin,
 		RulePodCreateToPowerfulSA, RuleInvalidObject, RuleEveryone, RuleGroupDisplayName, RuleUnknownGroup, RuleNoBreakGlass,
-		RuleUserNotUsername, RuleLocalAccounts, RuleNoEntra}
+		RuleUserNotUsername, RuleLocalAccounts, RuleNoEntra, RuleAzureAdmin}
 }
 
 // Check returns every finding of the identity and RBAC layer.
@@ -192,6 +196,7 @@ func (a *Authorizer) Check(ctx context.Context) []finding.Finding {
 
 	out = append(out, a.podCreateFindings(ctx)...)
 	out = append(out, a.clusterFindings()...)
+	out = append(out, a.azureFindings(admin)...)
 	return out
 }
 
@@ -550,4 +555,33 @@ func orPlaceholder(s, p string) string {
 		return p
 	}
 	return s
+}
+
+// azureFindings reports Azure role assignments that make a principal an
+// administrator of every namespace: AKS RBAC Cluster Admin anywhere, AKS
+// RBAC Admin at the cluster scope or above.
+func (a *Authorizer) azureFindings(admin map[string]bool) []finding.Finding {
+	if a.azure == nil {
+		return nil
+	}
+	c := a.env.Cluster
+	var out []finding.Finding
+	for _, ra := range a.azure.Assignments() {
+		rd := azurerbac.BuiltinRoles[ra.RoleDefinitionGUID()]
+		if rd == nil || admin[strings.ToLower(ra.PrincipalID)] {
+			continue
+		}
+		clusterWide := !strings.Contains(strings.ToLower(ra.Scope), "/namespaces/")
+		if !(strings.HasSuffix(rd.Name, "Cluster Admin") || strings.HasSuffix(rd.Name, "RBAC Admin") && clusterWide) {
+			continue
+		}
+		who := ra.PrincipalID
+		if ra.PrincipalName != "" {
+			who = ra.PrincipalName + " (" + ra.PrincipalID + ")"
+		}
+		out = append(out, RuleAzureAdmin.New(finding.Object{Kind: "RoleAssignment", Name: ra.Name}, ra.Src,
+			fmt.Sprintf("%s %s has %s at %s: the AKS webhook allows it every data action of the cluster%s", ra.PrincipalType, who, rd.Name, ra.Scope, map[bool]string{true: "", false: " in that namespace"}[clusterWide]),
+			fmt.Sprintf("az role assignment delete --ids %s; give cluster-wide admin only to the admin groups (az aks update -g %s -n %s --aad-admin-group-object-ids ...), namespace roles elsewhere.", ra.ID, orPlaceholder(c.ResourceGroup, "<rg>"), orPlaceholder(c.Name, "<cluster>"))))
+	}
+	return out
 }
