@@ -64,6 +64,15 @@ func splitJSON(file string, data []byte, lim Limits) ([]rawDoc, error) {
 	if d := jsonDepth(data); d > lim.MaxDepth {
 		return nil, fmt.Errorf("nesting depth %d exceeds the limit of %d", d, lim.MaxDepth)
 	}
+	if docs, ok, err := splitJSONFast(file, data, lim); ok {
+		return docs, err
+	}
+	return splitJSONStrict(file, data, lim)
+}
+
+// splitJSONStrict splits with the standard decoder, which reports the line
+// of any syntax error.
+func splitJSONStrict(file string, data []byte, lim Limits) ([]rawDoc, error) {
 	lines := source.NewLines(data)
 	dec := json.NewDecoder(bytes.NewReader(data))
 	tok, err := dec.Token()
