@@ -233,3 +233,16 @@ func (p *canIParams) runBatch(ctx context.Context) error {
 	}
 	return nil
 }
+
+// realRequest drops the namespace of a request for a cluster-scoped
+// resource: the URL of a real request for it carries none, so only
+// ClusterRoleBindings can grant it (who-can and explain answer for real
+// requests; can-i asks what kubectl's SelfSubjectAccessReview asks).
+func realRequest(a *rbac.Authorizer, attrs rbac.Attributes) rbac.Attributes {
+	if attrs.ResourceRequest && attrs.Namespace != "" {
+		if namespaced, known := a.Discovery().Namespaced(attrs.APIGroup, attrs.Resource); known && !namespaced {
+			attrs.Namespace = ""
+		}
+	}
+	return attrs
+}

@@ -53,10 +53,11 @@ func (p *explainForbiddenParams) run(ctx context.Context, args []string) error {
 		return err
 	}
 	a := rbac.New(e)
-	attrs, err := requestArgs(a, args, p.subresource, requestNamespace(p.g, p.allNamespaces), p.g.streams.Err)
+	attrs, err := requestArgs(a, args, p.subresource, requestNamespace(p.g, p.allNamespaces), io.Discard)
 	if err != nil {
 		return err
 	}
+	attrs = realRequest(a, attrs)
 	attrs.User = user
 	ex := a.Explain(&attrs, id)
 	if p.g.output == "json" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -63,10 +64,11 @@ func (p *whoCanParams) run(ctx context.Context, args []string) error {
 		return err
 	}
 	a := rbac.New(e)
-	attrs, err := requestArgs(a, args, p.subresource, requestNamespace(p.g, p.allNamespaces), p.g.streams.Err)
+	attrs, err := requestArgs(a, args, p.subresource, requestNamespace(p.g, p.allNamespaces), io.Discard)
 	if err != nil {
 		return err
 	}
+	attrs = realRequest(a, attrs)
 	grants := a.WhoCan(&attrs)
 	var entries []whoCanEntry
 	for _, gr := range grants {
