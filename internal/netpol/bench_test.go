@@ -123,3 +123,23 @@ func BenchmarkReach(b *testing.B) {
 		en.Reach(src, dst, 8080, corev1.ProtocolTCP)
 	}
 }
+
+// BenchmarkCheckLarge is every network finding on the generated large
+// snapshot.
+func BenchmarkCheckLarge(b *testing.B) {
+	dir := b.TempDir()
+	if _, err := generate.Write(context.Background(), dir, generate.Scales["large"], 1); err != nil {
+		b.Skipf("generator: %v", err)
+	}
+	s, err := snapshot.Load(context.Background(), dir, snapshot.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := env.New(s)
+	b.ReportAllocs()
+	var n int
+	for b.Loop() {
+		n = len(Check(context.Background(), e))
+	}
+	b.ReportMetric(float64(n), "findings")
+}

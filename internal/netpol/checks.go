@@ -289,10 +289,11 @@ func (en *Engine) peerMatchesAny(p *kpeer, policyNS string) bool {
 		if len(en.env.PodsIn(ns)) == 0 {
 			return true
 		}
-		for _, pod := range en.env.PodsIn(ns) {
-			if !pod.Spec.HostNetwork && (p.podSel == nil || p.podSel.Matches(labels.Set(pod.Labels))) {
-				return true
-			}
+	}
+	// The classes the peer selects (non-host-network pods only).
+	for _, w := range en.cl.peerBits[p.id] {
+		if w != 0 {
+			return true
 		}
 	}
 	return false
