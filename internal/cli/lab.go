@@ -57,6 +57,7 @@ type labUpParams struct {
 	*labParams
 	addr, proxyAddr string
 	detach          bool
+	rotate          time.Duration
 }
 
 func newLabUpCommand(lp *labParams) *cobra.Command {
@@ -76,6 +77,7 @@ func newLabUpCommand(lp *labParams) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&p.addr, "addr", lab.DefaultAddr, "HTTPS listener (loopback only)")
 	cmd.Flags().StringVar(&p.proxyAddr, "proxy-addr", "127.0.0.1:0", `CONNECT proxy for the vault host names (loopback only; "-" for none)`)
+	cmd.Flags().DurationVar(&p.rotate, "rotate-keys", 0, "roll the Entra signing key at this interval (e.g. 1h; 0 = never)")
 	cmd.Flags().BoolVar(&p.detach, "detach", false, "start the lab in the background (logs in LABDIR/lab.log) and return once it serves")
 	return cmd
 }
@@ -86,7 +88,7 @@ func (p *labUpParams) run(ctx context.Context) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(p.g.streams.Err, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	l, err := lab.Start(ctx, e, lab.Options{Dir: p.labDir(), Addr: p.addr, ProxyAddr: p.proxyAddr, Logger: log})
+	l, err := lab.Start(ctx, e, lab.Options{Dir: p.labDir(), Addr: p.addr, ProxyAddr: p.proxyAddr, Logger: log, KeyRotation: p.rotate})
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
@@ -113,6 +115,9 @@ func (p *labUpParams) runDetached(ctx context.Context) error {
 	args := []string{"lab", "up", "-e", envDir, "--dir", dir, "--addr", p.addr, "--proxy-addr", p.proxyAddr}
 	if p.g.keepGoing {
 		args = append(args, "--keep-going")
+	}
+	if p.rotate > 0 {
+		args = append(args, "--rotate-keys", p.rotate.String())
 	}
 	logPath := filepath.Join(dir, "lab.log")
 	if err := startDetached(args, logPath); err != nil {

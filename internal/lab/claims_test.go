@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
@@ -229,5 +230,28 @@ func TestNoSecretInLogs(t *testing.T) {
 		if s != "" && strings.Contains(out, s) {
 			t.Errorf("the logs contain the %s", what)
 		}
+	}
+}
+
+// TestScheduledRotation: with KeyRotation set the lab rolls the Entra key
+// by itself and keeps two keys published.
+func TestScheduledRotation(t *testing.T) {
+	l, err := Start(context.Background(), contoso(t), Options{Dir: t.TempDir(), Addr: "127.0.0.1:0", KeyRotation: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	first := l.Entra.Keys().SigningKeyID()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) && (l.Entra.Keys().SigningKeyID() == first || len(l.Entra.Keys().JWKS().Keys) < 2) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if l.Entra.Keys().SigningKeyID() == first {
+		t.Fatal("the signing key was never rotated")
+	}
+	// Let several more rotations happen: never more than two keys.
+	time.Sleep(200 * time.Millisecond)
+	if n := len(l.Entra.Keys().JWKS().Keys); n != 2 {
+		t.Errorf("%d keys published, want 2 (current and previous)", n)
 	}
 }

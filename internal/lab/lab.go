@@ -84,6 +84,10 @@ type Options struct {
 	Logger          *slog.Logger
 	Now             func() time.Time
 	TokenLifetime   time.Duration
+	// KeyRotation, when positive, rotates the Entra signing key at that
+	// interval; the previous key stays published (tokens it signed stay
+	// valid) and older ones are retired, as Entra rolls its keys.
+	KeyRotation time.Duration
 }
 
 // State describes a running lab (lab.json).
@@ -114,6 +118,7 @@ type Lab struct {
 	ClientSecrets map[string]string
 
 	env     *env.Environment
+	stop    chan struct{}
 	srv     *http.Server
 	ln      net.Listener
 	proxyLn net.Listener
@@ -271,6 +276,11 @@ func Start(ctx context.Context, e *env.Environment, opts Options) (l *Lab, err e
 	if err := l.writeState(); err != nil {
 		return nil, err
 	}
+	l.stop = make(chan struct{})
+	if opts.KeyRotation > 0 {
+		l.wg.Add(1)
+		go func() { defer l.wg.Done(); l.rotate(opts.KeyRotation, log) }()
+	}
 	log.Info("lab started", "addr", l.Addr, "tenant", tenant, "vaults", len(vaults))
 	return l, nil
 }
@@ -398,12 +408,37 @@ func (l *Lab) serveProxy(log *slog.Logger) {
 	}
 }
 
+// rotate rolls the Entra signing key every interval until the lab stops.
+func (l *Lab) rotate(every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			keys := l.Entra.Keys()
+			if err := keys.Rotate(); err != nil {
+				log.Error("rotating the Entra signing key", "error", err)
+				continue
+			}
+			if err := keys.Retire(2); err != nil {
+				log.Error("retiring Entra signing keys", "error", err)
+			}
+			log.Info("Entra signing key rotated", "kid", keys.SigningKeyID())
+		}
+	}
+}
+
 // Close stops the emulators, closes the store and removes lab.json.
 func (l *Lab) Close() error {
 	if l.closed {
 		return nil
 	}
 	l.closed = true
+	if l.stop != nil {
+		close(l.stop)
+	}
 	var errs []error
 	if l.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
