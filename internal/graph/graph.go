@@ -32,18 +32,18 @@ type NodeKind string
 
 // Node kinds.
 const (
-	EntraUser        NodeKind = "entra-user"
-	EntraGroup       NodeKind = "entra-group"
-	EntraApp         NodeKind = "entra-service-principal"
-	KubeUser         NodeKind = "k8s-user"
-	KubeGroup        NodeKind = "k8s-group"
-	ServiceAccount   NodeKind = "k8s-serviceaccount"
-	CreatePods       NodeKind = "create-pods"
-	ExecPods         NodeKind = "exec-pods"
-	KubeSecrets      NodeKind = "k8s-secrets"
-	ManagedIdentity  NodeKind = "managed-identity"
-	KeyVaultSecret   NodeKind = "keyvault-secret"
-	EntraIdentity    NodeKind = "entra-managed-identity"
+	EntraUser       NodeKind = "entra-user"
+	EntraGroup      NodeKind = "entra-group"
+	EntraApp        NodeKind = "entra-service-principal"
+	KubeUser        NodeKind = "k8s-user"
+	KubeGroup       NodeKind = "k8s-group"
+	ServiceAccount  NodeKind = "k8s-serviceaccount"
+	CreatePods      NodeKind = "create-pods"
+	ExecPods        NodeKind = "exec-pods"
+	KubeSecrets     NodeKind = "k8s-secrets"
+	ManagedIdentity NodeKind = "managed-identity"
+	KeyVaultSecret  NodeKind = "keyvault-secret"
+	EntraIdentity   NodeKind = "entra-managed-identity"
 )
 
 const principalPrefix = "entra:"
@@ -69,6 +69,7 @@ type Edge struct {
 type Graph struct {
 	nodes map[string]*Node
 	out   map[string][]*Edge
+	in    map[string][]*Edge
 	order []string
 	Notes []string
 }
@@ -103,11 +104,62 @@ func (g *Graph) edge(from, to, action string, layer finding.Layer, ev ...finding
 			return
 		}
 	}
-	g.out[from] = append(g.out[from], &Edge{From: from, To: to, Action: action, Layer: layer, Evidence: ev})
+	e := &Edge{From: from, To: to, Action: action, Layer: layer, Evidence: ev}
+	g.out[from] = append(g.out[from], e)
+	g.in[to] = append(g.in[to], e)
+}
+
+// In returns the edges entering a node.
+func (g *Graph) In(id string) []*Edge { return g.in[id] }
+
+// Toward searches backwards from dst and returns, for every node that can
+// reach dst, the first edge of one of its shortest paths there. It costs the
+// size of dst's ancestry, not of the graph.
+func (g *Graph) Toward(dst string, maxHops int) map[string]*Edge {
+	return g.search(dst, "", maxHops, g.in, func(e *Edge) string { return e.From })
+}
+
+// search is a breadth-first search from start along edges(n), where far(e)
+// is the node an edge leads to; it returns for every reached node the edge
+// it was reached by, and stops early once stop is reached.
+func (g *Graph) search(start, stop string, maxHops int, edges map[string][]*Edge, far func(*Edge) string) map[string]*Edge {
+	by := map[string]*Edge{start: nil}
+	frontier := []string{start}
+	for hop := 0; len(frontier) > 0 && (maxHops <= 0 || hop < maxHops); hop++ {
+		var next []string
+		for _, n := range frontier {
+			for _, e := range edges[n] {
+				m := far(e)
+				if _, seen := by[m]; seen {
+					continue
+				}
+				by[m] = e
+				if m == stop {
+					return by
+				}
+				next = append(next, m)
+			}
+		}
+		frontier = next
+	}
+	return by
+}
+
+// Follow builds the path from src along the edges Toward returned.
+func (g *Graph) Follow(next map[string]*Edge, src string) *Path {
+	if _, ok := next[src]; !ok {
+		return nil
+	}
+	p := &Path{Nodes: []*Node{g.nodes[src]}}
+	for e := next[src]; e != nil; e = next[e.To] {
+		p.Edges = append(p.Edges, e)
+		p.Nodes = append(p.Nodes, g.nodes[e.To])
+	}
+	return p
 }
 
 // IDs of nodes, stable across runs so users can name them.
-func principalID(id string) string       { return principalPrefix + strings.ToLower(id) }
+func principalID(id string) string        { return principalPrefix + strings.ToLower(id) }
 func kubeUserID(name string) string       { return "k8s:user:" + name }
 func kubeGroupID(name string) string      { return "k8s:group:" + name }
 func saID(ns, name string) string         { return "k8s:serviceaccount:" + ns + "/" + name }
@@ -128,7 +180,7 @@ func Build(ctx context.Context, e *env.Environment) (*Graph, error) {
 
 // BuildWith makes the graph from prepared engines (the scan shares them).
 func BuildWith(ctx context.Context, e *env.Environment, a *rbac.Authorizer, adm *admission.Admitter, ss *secretsstore.Resolver) (*Graph, error) {
-	g := &Graph{nodes: map[string]*Node{}, out: map[string][]*Edge{}}
+	g := &Graph{nodes: map[string]*Node{}, out: map[string][]*Edge{}, in: map[string][]*Edge{}}
 	dir := e.Directory
 
 	// Entra: principals, their groups, and the Kubernetes identity AKS maps
@@ -367,54 +419,14 @@ func (p Path) String() string {
 // breadth-first search with edges taken in insertion order, so the answer
 // is deterministic.
 func (g *Graph) Shortest(src, dst string, maxHops int) *Path {
-	if _, ok := g.nodes[src]; !ok {
+	if _, ok := g.nodes[src]; !ok || src == dst {
 		return nil
 	}
-	prev := map[string]*Edge{src: nil}
-	frontier := []string{src}
-	for hop := 0; len(frontier) > 0 && (maxHops <= 0 || hop < maxHops); hop++ {
-		var next []string
-		for _, n := range frontier {
-			for _, e := range g.out[n] {
-				if _, seen := prev[e.To]; seen {
-					continue
-				}
-				prev[e.To] = e
-				if e.To == dst {
-					return g.unwind(prev, src, dst)
-				}
-				next = append(next, e.To)
-			}
-		}
-		frontier = next
+	prev := g.search(src, dst, maxHops, g.out, func(e *Edge) string { return e.To })
+	if _, ok := prev[dst]; !ok {
+		return nil
 	}
-	return nil
-}
-
-// Reachable returns every node reachable from src with its shortest path.
-func (g *Graph) Reachable(src string, maxHops int) map[string]*Path {
-	prev := map[string]*Edge{src: nil}
-	frontier := []string{src}
-	var reached []string
-	for hop := 0; len(frontier) > 0 && (maxHops <= 0 || hop < maxHops); hop++ {
-		var next []string
-		for _, n := range frontier {
-			for _, e := range g.out[n] {
-				if _, seen := prev[e.To]; seen {
-					continue
-				}
-				prev[e.To] = e
-				reached = append(reached, e.To)
-				next = append(next, e.To)
-			}
-		}
-		frontier = next
-	}
-	out := make(map[string]*Path, len(reached))
-	for _, n := range reached {
-		out[n] = g.unwind(prev, src, n)
-	}
-	return out
+	return g.unwind(prev, src, dst)
 }
 
 func (g *Graph) unwind(prev map[string]*Edge, src, dst string) *Path {
