@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -231,5 +232,30 @@ func TestClientSecret(t *testing.T) {
 	_, err := deployerCredential(t, l, "wrong").GetToken(ctx, tokenOpts(scope))
 	if got := aadstsCode(err); got != "AADSTS7000215" {
 		t.Errorf("wrong secret: code %q, want AADSTS7000215 (%v)", got, err)
+	}
+}
+
+// TestListPaging: listings come in pages of 25 with a nextLink the SDK
+// pager follows.
+func TestListPaging(t *testing.T) {
+	l := startLab(t, t.TempDir(), nil)
+	ctx := context.Background()
+	c := secretsClient(t, l, "myKV", aliceCredential(t, l))
+	for i := range 30 {
+		if _, err := c.SetSecret(ctx, fmt.Sprintf("page-%02d", i), azsecrets.SetSecretParameters{Value: to.Ptr("x")}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sizes []int
+	for p := c.NewListSecretPropertiesPager(nil); p.More(); {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatalf("list: %v", err)
+		}
+		sizes = append(sizes, len(page.Value))
+	}
+	// 30 new secrets and the 3 the snapshot lists.
+	if diff := cmp.Diff([]int{25, 8}, sizes); diff != "" {
+		t.Errorf("page sizes (-want +got):\n%s", diff)
 	}
 }

@@ -13,13 +13,16 @@
 package keyvault
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -585,6 +588,43 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, v *Vault, c Call
 	writeJSON(w, http.StatusOK, s.bundle(r, v, m, ver, true, false))
 }
 
+// pageSize is Key Vault's default and maximum page of a listing.
+const pageSize = 25
+
+// page writes one page of a listing: at most maxresults (default and cap
+// 25) items after the $skiptoken position, with the nextLink Key Vault
+// sends (api-version, an opaque $skiptoken, maxresults).
+func page(w http.ResponseWriter, r *http.Request, items []bundle) {
+	q := r.URL.Query()
+	size := pageSize
+	if m := q.Get("maxresults"); m != "" {
+		n, err := strconv.Atoi(m)
+		if err != nil || n < 1 || n > pageSize {
+			writeError(w, http.StatusBadRequest, "BadParameter", "", fmt.Sprintf("Invalid value for maxresults: %s. It must be between 1 and %d.", m, pageSize))
+			return
+		}
+		size = n
+	}
+	start := 0
+	if tok := q.Get("$skiptoken"); tok != "" {
+		b, err := base64.RawURLEncoding.DecodeString(tok)
+		n, err2 := strconv.Atoi(string(b))
+		if err != nil || err2 != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, "BadParameter", "", "The $skiptoken is not valid.")
+			return
+		}
+		start = min(n, len(items))
+	}
+	end := min(start+size, len(items))
+	var next *string
+	if end < len(items) {
+		u := vaultURL(r) + r.URL.Path + "?api-version=" + url.QueryEscape(q.Get("api-version")) +
+			"&$skiptoken=" + base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end))) + "&maxresults=" + strconv.Itoa(size)
+		next = &u
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": items[start:end], "nextLink": next})
+}
+
 func (s *Server) list(w http.ResponseWriter, r *http.Request, v *Vault, c Caller) {
 	if !s.authorize(w, v, c, ActionList, false, "") {
 		return
@@ -598,7 +638,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, v *Vault, c Caller
 	for _, e := range es {
 		items = append(items, s.bundle(r, v, e.Secret, e.Version, false, false))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": items, "nextLink": nil})
+	page(w, r, items)
 }
 
 func (s *Server) versions(w http.ResponseWriter, r *http.Request, v *Vault, c Caller, name string) {
@@ -614,7 +654,7 @@ func (s *Server) versions(w http.ResponseWriter, r *http.Request, v *Vault, c Ca
 	for _, e := range es {
 		items = append(items, s.bundle(r, v, e.Secret, e.Version, true, false))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": items, "nextLink": nil})
+	page(w, r, items)
 }
 
 func (s *Server) delete(w http.ResponseWriter, r *http.Request, v *Vault, c Caller, name string) {
@@ -643,7 +683,7 @@ func (s *Server) listDeleted(w http.ResponseWriter, r *http.Request, v *Vault, c
 	for _, e := range es {
 		items = append(items, s.bundle(r, v, e.Secret, e.Version, false, false))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": items, "nextLink": nil})
+	page(w, r, items)
 }
 
 func (s *Server) getDeleted(w http.ResponseWriter, r *http.Request, v *Vault, c Caller, name string) {
