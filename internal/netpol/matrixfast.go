@@ -201,9 +201,9 @@ func (en *Engine) fastMatrix(m *Matrix, cls []*class, sides []*side) {
 		if dir == Egress {
 			local = prof.NodeLocalEgress
 		}
-		if local && s.node != "" {
+		if local {
 			for j, o := range sides {
-				if o.ipIsNode && o.node == s.node {
+				if o.ipIsNode && (o.everyNode || s.node != "" && o.node == s.node) {
 					out[j] = 1
 				}
 			}

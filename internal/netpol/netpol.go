@@ -267,6 +267,9 @@ type side struct {
 	ip       ipFact
 	ipIsNode bool // the address is a node's (node, host-network pod)
 	node     string
+	// everyNode: a host-network DaemonSet pod template, which runs on
+	// every node, so also on the other end's.
+	everyNode bool
 	prof     *Profile
 	cls      int32 // equivalence class, -1 for none
 	cur      netip.Addr
@@ -287,6 +290,7 @@ func (en *Engine) sideOf(ep Endpoint) *side {
 		s.prof = en.profileOf(p)
 		if p.Spec.HostNetwork {
 			s.ipIsNode = true
+			s.everyNode = p.Spec.NodeName == "" && p.Workload != nil && p.Workload.Kind == "DaemonSet"
 			s.ip = en.nodeFact(p.Spec.NodeName)
 			if a, err := netip.ParseAddr(p.Status.PodIP); err == nil {
 				s.ip = knownIP(a)
@@ -457,12 +461,16 @@ func (en *Engine) evalDir(dir Direction, subj, peer *side, want PortSet) Directi
 		return DirectionVerdict{Allowed: true, Reason: fmt.Sprintf("%s is %s", subjName(subj), what), Ports: want}
 	}
 	// Node-local traffic (S4, reference §3).
-	if peer.ipIsNode && peer.node != "" && peer.node == subj.node {
+	if peer.ipIsNode && (peer.everyNode || peer.node != "" && peer.node == subj.node) {
+		cond := ""
+		if peer.everyNode {
+			cond = fmt.Sprintf("%s runs on every node: only its pod on %s's node is node-local", peerName(peer), subjName(subj))
+		}
 		if dir == Ingress && prof.NodeLocalIngress {
-			return DirectionVerdict{Allowed: true, Reason: "traffic from the pod's own node is always allowed (kubelet probes; S4) under " + prof.Name, Ports: want}
+			return DirectionVerdict{Allowed: true, Reason: "traffic from the pod's own node is always allowed (kubelet probes; S4) under " + prof.Name, Ports: want, Conditional: cond}
 		}
 		if dir == Egress && prof.NodeLocalEgress {
-			return DirectionVerdict{Allowed: true, Reason: "traffic to the pod's own node is not filtered by " + prof.Name, Ports: want}
+			return DirectionVerdict{Allowed: true, Reason: "traffic to the pod's own node is not filtered by " + prof.Name, Ports: want, Conditional: cond}
 		}
 	}
 	if peer.ip.known || !ipVisible(peer, prof) || !en.anyCIDR() {

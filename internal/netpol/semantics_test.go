@@ -212,3 +212,12 @@ func TestServiceClusterIP(t *testing.T) {
 		{name: "service port by name: the allow survives a deny-all", docs: []string{svc, allow, npDoc("a", "deny", "podSelector: {}\npolicyTypes: [Ingress]")}, from: "b/client", to: "a/service/web", port: "web", want: true},
 	})
 }
+
+func TestHostNetworkDaemonSet(t *testing.T) {
+	ds := "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent, namespace: b}\nspec:\n  selector: {matchLabels: {app: agent}}\n  template:\n    metadata: {labels: {app: agent}}\n    spec:\n      hostNetwork: true\n      containers: [{name: c, image: x}]\n"
+	deny := npDoc("a", "deny", "podSelector: {}\npolicyTypes: [Ingress]")
+	runReach(t, []reachCase{
+		{name: "npm: its pod on the destination's node is node-local", plugin: "azure", docs: []string{ds, deny}, from: "b/daemonset/agent", to: "a/web", port: "8080", want: true},
+		{name: "cilium: the same", plugin: "cilium", docs: []string{ds, deny}, from: "b/daemonset/agent", to: "a/web", port: "8080", want: true},
+	})
+}
