@@ -270,11 +270,11 @@ type side struct {
 	// everyNode: a host-network DaemonSet pod template, which runs on
 	// every node, so also on the other end's.
 	everyNode bool
-	prof     *Profile
-	cls      int32 // equivalence class, -1 for none
-	cur      netip.Addr
-	curValid bool
-	quiet    bool // no attribution (matrix)
+	prof      *Profile
+	cls       int32 // equivalence class, -1 for none
+	cur       netip.Addr
+	curValid  bool
+	quiet     bool // no attribution (matrix)
 }
 
 func (en *Engine) sideOf(ep Endpoint) *side {
