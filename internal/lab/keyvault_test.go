@@ -51,6 +51,11 @@ func TestSecretLifecycle(t *testing.T) {
 		t.Fatalf("SetSecret: %v", err)
 	}
 	v1 := set.ID.Version()
+	// As az keyvault secret list shows for myKV (soft delete 90 days, purge
+	// protection) in the snapshot.
+	if got := []any{*set.Attributes.RecoveryLevel, *set.Attributes.RecoverableDays}; !cmp.Equal(got, []any{"Recoverable", int32(90)}) {
+		t.Errorf("recovery attributes = %v, want [Recoverable 90]", got)
+	}
 	if _, err := c.SetSecret(ctx, "new-secret", azsecrets.SetSecretParameters{Value: to.Ptr("v2")}, nil); err != nil {
 		t.Fatalf("SetSecret v2: %v", err)
 	}

@@ -447,7 +447,7 @@ func (s *Server) attrs(v *Vault, ver *Version) attributes {
 	}
 	if v.SoftDeleteDays > 0 {
 		if v.SoftDeleteDays < 90 {
-			a.RecoveryLevel = "Custom" + a.RecoveryLevel
+			a.RecoveryLevel = "Customized" + a.RecoveryLevel
 		}
 		d := v.SoftDeleteDays
 		a.RecoverableDays = &d

@@ -226,6 +226,30 @@ func TestRequests(t *testing.T) {
 	}
 }
 
+// TestRecoveryLevel: a vault with 7 days of soft delete and no purge
+// protection reports CustomizedRecoverable+Purgeable.
+func TestRecoveryLevel(t *testing.T) {
+	f := newFixture(t, filepath.Join(t.TempDir(), "kv.db"))
+	req, _ := http.NewRequest("PUT", f.srv.URL+"/secrets/s?api-version=7.6", strings.NewReader(`{"value":"v"}`))
+	req.Host = "kv1.vault.test"
+	req.Header.Set("Authorization", "Bearer "+f.sign(t, claims(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b struct {
+		Attributes struct {
+			RecoveryLevel   string `json:"recoveryLevel"`
+			RecoverableDays int    `json:"recoverableDays"`
+		} `json:"attributes"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&b)
+	if b.Attributes.RecoveryLevel != "CustomizedRecoverable+Purgeable" || b.Attributes.RecoverableDays != 7 {
+		t.Errorf("attributes = %+v", b.Attributes)
+	}
+}
+
 // TestStorePersistence: a secret set before the emulator restarts (store
 // closed and reopened, same keys) is served after it.
 func TestStorePersistence(t *testing.T) {
