@@ -138,3 +138,24 @@ func TestPersistedRotation(t *testing.T) {
 		t.Errorf("after retiring, JWKS = %d keys, first still present: %v", len(set.Keys), len(set.Key(first)) != 0)
 	}
 }
+
+func BenchmarkSign(b *testing.B) {
+	ks, _ := NewKeySet()
+	c := claims(nil)
+	for b.Loop() {
+		if _, err := ks.Sign(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkValidate(b *testing.B) {
+	ks, _ := NewKeySet()
+	tok, _ := ks.Sign(claims(nil))
+	v := &Validator{Keys: ks.JWKS, Issuers: []string{"https://issuer/"}, Audiences: []string{"https://resource"}, Now: func() time.Time { return now }}
+	for b.Loop() {
+		if _, err := v.Validate(tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
