@@ -45,29 +45,6 @@ const (
 	ActionPurge   Action = "purge"
 )
 
-// DataAction is the Azure RBAC data action of an operation. Updating a
-// secret's attributes is "set" for access policies but its own data action.
-func DataAction(a Action, update bool) string {
-	const p = "Microsoft.KeyVault/vaults/secrets/"
-	switch {
-	case update:
-		return p + "update/action"
-	case a == ActionGet:
-		return p + "getSecret/action"
-	case a == ActionList:
-		return p + "readMetadata/action"
-	case a == ActionSet:
-		return p + "setSecret/action"
-	case a == ActionDelete:
-		return p + "delete"
-	case a == ActionRecover:
-		return p + "recover/action"
-	case a == ActionPurge:
-		return p + "purge/action"
-	}
-	return p + string(a)
-}
-
 // Caller is the identity of a validated access token.
 type Caller struct {
 	ObjectID, TenantID, ApplicationID string
