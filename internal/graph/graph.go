@@ -183,13 +183,28 @@ func BuildWith(ctx context.Context, e *env.Environment, a *rbac.Authorizer, adm 
 	g := &Graph{nodes: map[string]*Node{}, out: map[string][]*Edge{}, in: map[string][]*Edge{}}
 	dir := e.Directory
 
-	// Entra: principals, their groups, and the Kubernetes identity AKS maps
-	// them to (username and group object IDs in the token).
+	// Entra: principals and the Kubernetes identity Guard maps them to:
+	// the username and the groups the token carries (security groups,
+	// transitively; Graph's answer on overage; no identity when Guard
+	// rejects the token). A group is a source too: it stands for its
+	// members, through the Kubernetes group it puts in their tokens.
+	inToken := map[string]bool{}
 	for _, p := range dir.Principals() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		g.addPrincipal(dir, p)
+		if p.Kind != entra.KindGroup {
+			g.addPrincipal(dir, p, inToken)
+		}
+	}
+	for _, p := range dir.Principals() {
+		if p.Kind == entra.KindGroup {
+			id := g.node(principalID(p.ID), EntraGroup, p.String())
+			if k := strings.ToLower(p.ID); inToken[k] {
+				g.edge(id, g.node(kubeGroupID(k), KubeGroup, "Kubernetes group "+k+" ("+p.DisplayName+")"), "is in its members' tokens as", finding.LayerEntra,
+					finding.Evidence{Loc: p.Loc, Text: p.String()})
+			}
+		}
 	}
 
 	// RBAC: who may create pods, exec into pods, read Secrets, where.
@@ -283,35 +298,28 @@ func BuildWith(ctx context.Context, e *env.Environment, a *rbac.Authorizer, adm 
 	return g, nil
 }
 
-func (g *Graph) addPrincipal(dir *entra.Directory, p *entra.Principal) {
+func (g *Graph) addPrincipal(dir *entra.Directory, p *entra.Principal, inToken map[string]bool) {
 	kind := EntraUser
 	switch p.Kind {
-	case entra.KindGroup:
-		kind = EntraGroup
 	case entra.KindServicePrincipal:
 		kind = EntraApp
 	case entra.KindManagedIdentity:
 		kind = EntraIdentity
 	}
 	id := g.node(principalID(p.ID), kind, p.String())
-	loc := []finding.Evidence{{Loc: p.Loc, Text: p.String()}}
-	if p.Kind == entra.KindGroup {
-		g.edge(id, g.node(kubeGroupID(p.ID), KubeGroup, "Kubernetes group "+p.ID+" ("+p.DisplayName+")"), "is in tokens as group", finding.LayerEntra, loc...)
-	} else {
-		u := authn.Map(dir, p)
-		if u.Authenticated() {
-			ku := g.node(kubeUserID(u.User.Name), KubeUser, "Kubernetes user "+u.User.Name)
-			g.edge(id, ku, "signs in as", finding.LayerAPIServer, loc...)
-			g.edge(ku, g.node(kubeGroupID(allAuthenticated), KubeGroup, "Kubernetes group "+allAuthenticated), "is in group", finding.LayerAPIServer)
-		}
+	u := authn.Map(dir, p)
+	if !u.Authenticated() {
+		return
 	}
-	for _, gid := range dir.DirectGroups(p.ID) {
-		gp := dir.ByID(gid)
-		label := gid
-		if gp != nil {
-			label = gp.String()
+	ev := finding.Evidence{Loc: p.Loc, Text: p.String()}
+	g.edge(id, g.node(kubeUserID(u.User.Name), KubeUser, "Kubernetes user "+u.User.Name), "signs in as", finding.LayerAPIServer, ev)
+	for _, grp := range u.User.Groups {
+		label := "Kubernetes group " + grp
+		if name := u.GroupNames[grp]; name != "" {
+			label += " (" + name + ")"
 		}
-		g.edge(id, g.node(principalID(gid), EntraGroup, label), "member of", finding.LayerEntra, loc...)
+		inToken[grp] = true
+		g.edge(id, g.node(kubeGroupID(grp), KubeGroup, label), "has in its token the group", finding.LayerEntra, ev)
 	}
 }
 
@@ -338,9 +346,6 @@ func (g *Graph) saNode(ns, name string) string {
 	}
 	return id
 }
-
-// The group system:authenticated holds every signed-in principal.
-const allAuthenticated = "system:authenticated"
 
 // probePod is the pod an attacker would create to run as ServiceAccount sa
 // in ns: the namespace's own image (it passes the image rules) and a

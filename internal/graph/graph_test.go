@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -52,7 +53,6 @@ func TestExampleAttackPath(t *testing.T) {
 	p := g.Shortest(src[0], dst[0], 0)
 	want := []string{
 		"user bob@contoso.com",
-		"group team-alpha-devs",
 		"Kubernetes group 2b222222-0000-4000-8000-000000000003 (team-alpha-devs)",
 		"create pods in team-alpha",
 		"ServiceAccount team-alpha/alpha-ci-sa",
@@ -117,5 +117,57 @@ func TestAllSimpleIncludesShortest(t *testing.T) {
 	// alice holds Key Vault Administrator on myKV: one hop.
 	if len(short.Edges) != 1 {
 		t.Errorf("alice's shortest path = %s, want the direct Key Vault role", short)
+	}
+}
+
+// Only groups the token carries count: a Microsoft 365 group (mail-enabled,
+// not security-enabled) bound in RBAC grants its members nothing.
+func TestOnlyTokenGroupsGrant(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"kubernetes/rbac.yaml": `apiVersion: v1
+kind: Namespace
+metadata: {name: x}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: m365, namespace: x}
+subjects: [{kind: Group, apiGroup: rbac.authorization.k8s.io, name: g-m365}]
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: sec, namespace: x}
+subjects: [{kind: Group, apiGroup: rbac.authorization.k8s.io, name: g-sec}]
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}
+`,
+		"azure/users.json":          `[{"id": "u-1", "userPrincipalName": "u1@contoso.com"}, {"id": "u-2", "userPrincipalName": "u2@contoso.com"}]`,
+		"azure/groups.json":         `[{"id": "g-m365", "displayName": "m365", "securityEnabled": false, "mailEnabled": true, "groupTypes": ["Unified"]}, {"id": "g-sec", "displayName": "sec", "securityEnabled": true}]`,
+		"azure/members/g-m365.json": `[{"@odata.type": "#microsoft.graph.user", "id": "u-1"}]`,
+		"azure/members/g-sec.json":  `[{"@odata.type": "#microsoft.graph.user", "id": "u-2"}]`,
+	}
+	for name, content := range files {
+		p := dir + "/" + name
+		if err := os.MkdirAll(p[:strings.LastIndex(p, "/")], 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := snapshot.Load(context.Background(), dir, snapshot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := env.New(s)
+	g, err := Build(context.Background(), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := g.Shortest(principalID("u-1"), createPodsID("x"), 0); p != nil {
+		t.Errorf("member of a Microsoft 365 group reaches create pods: %s", p)
+	}
+	if p := g.Shortest(principalID("u-2"), createPodsID("x"), 0); p == nil {
+		t.Error("member of a security group does not reach create pods")
 	}
 }
