@@ -41,7 +41,7 @@ func (p *explainUnreachableParams) run(ctx context.Context, src, dstSpec string)
 	if proto == "" {
 		proto = p.proto
 	}
-	x, err := netpol.New(e).ExplainUnreachable(netpol.Query{From: src, To: dst, Port: port, Protocol: proto})
+	x, err := netpol.New(e).ExplainUnreachable(netpol.Query{From: src, To: dst, Port: port, Protocol: proto, Namespace: p.g.namespace})
 	if err != nil {
 		return usageErrorf("%v", err)
 	}

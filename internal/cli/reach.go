@@ -71,7 +71,7 @@ func (p *reachParams) one(ctx context.Context, src, dstSpec string) error {
 		proto = p.proto
 	}
 	en := netpol.New(e)
-	ans, err := en.Ask(netpol.Query{From: src, To: dst, Port: port, Protocol: proto})
+	ans, err := en.Ask(netpol.Query{From: src, To: dst, Port: port, Protocol: proto, Namespace: p.g.namespace})
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
@@ -168,7 +168,7 @@ func (p *reachParams) batch(ctx context.Context) error {
 		if port == "null" {
 			port = ""
 		}
-		ans, err := en.Ask(netpol.Query{From: q.From, To: q.To, Port: port, Protocol: q.Protocol})
+		ans, err := en.Ask(netpol.Query{From: q.From, To: q.To, Port: port, Protocol: q.Protocol, Namespace: p.g.namespace})
 		if err != nil {
 			bad = true
 			_ = enc.Encode(reachLine{Error: fmt.Sprintf("line %d: %v", n, err)})

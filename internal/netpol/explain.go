@@ -47,8 +47,12 @@ func (en *Engine) ExplainUnreachable(q Query) (Explanation, error) {
 		x.Steps = append(x.Steps, fmt.Sprintf("%s → %s is allowed: egress %s; ingress %s", ans.From, ans.To, v.Egress.Reason, v.Ingress.Reason))
 		return x, nil
 	}
-	src, _ := en.resolve(q.From)
-	dst, _ := en.resolve(q.To)
+	ns := q.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	src, _ := en.resolveIn(q.From, ns)
+	dst, _ := en.resolveIn(q.To, ns)
 	var sEP, dEP Endpoint
 	for _, s := range src.eps {
 		if s.String() == ans.From {

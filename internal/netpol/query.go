@@ -24,6 +24,9 @@ type Query struct {
 	To       string `json:"to"`
 	Port     string `json:"port,omitempty"`
 	Protocol string `json:"protocol,omitempty"`
+	// Namespace is the namespace of a bare pod name ("web" for
+	// "<Namespace>/web"); "" means default, as kubectl does.
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // Answer is the decision on a query. When From or To stand for several pods
@@ -58,7 +61,9 @@ func (en *Engine) Resolve(spec string) ([]Endpoint, error) {
 	return t.eps, nil
 }
 
-func (en *Engine) resolve(spec string) (target, error) {
+func (en *Engine) resolve(spec string) (target, error) { return en.resolveIn(spec, "default") }
+
+func (en *Engine) resolveIn(spec, defaultNS string) (target, error) {
 	spec = strings.TrimSpace(spec)
 	switch {
 	case spec == "":
@@ -84,7 +89,7 @@ func (en *Engine) resolve(spec string) (target, error) {
 		for _, it := range en.env.Services {
 			for _, cip := range append([]string{it.Obj.Spec.ClusterIP}, it.Obj.Spec.ClusterIPs...) {
 				if ip, err := netip.ParseAddr(cip); err == nil && ip == a {
-					return en.resolve(it.Obj.Namespace + "/service/" + it.Obj.Name)
+					return en.resolveIn(it.Obj.Namespace+"/service/"+it.Obj.Name, defaultNS)
 				}
 			}
 		}
@@ -97,12 +102,18 @@ func (en *Engine) resolve(spec string) (target, error) {
 	parts := strings.Split(spec, "/")
 	var ns, kind, name string
 	switch len(parts) {
+	case 1:
+		ns, kind, name = defaultNS, "pod", parts[0]
 	case 2:
 		ns, kind, name = parts[0], "pod", parts[1]
+		if _, isNS := en.nsLabels[parts[0]]; !isNS && kindAlias(parts[0]) {
+			// kind/name in the default namespace, as kubectl reads it.
+			ns, kind = defaultNS, strings.ToLower(parts[0])
+		}
 	case 3:
 		ns, kind, name = parts[0], strings.ToLower(parts[1]), parts[2]
 	default:
-		return target{}, fmt.Errorf("endpoint %q: expected ns/pod, ns/kind/name, an IP, internet or node", spec)
+		return target{}, fmt.Errorf("endpoint %q: expected pod, ns/pod, ns/kind/name, an IP, internet or node", spec)
 	}
 	switch kind {
 	case "pod", "pods", "po":
@@ -186,11 +197,15 @@ func SplitPort(s string) (dst, port, proto string) {
 
 // Ask answers a query.
 func (en *Engine) Ask(q Query) (Answer, error) {
-	src, err := en.resolve(q.From)
+	ns := q.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	src, err := en.resolveIn(q.From, ns)
 	if err != nil {
 		return Answer{}, fmt.Errorf("from: %w", err)
 	}
-	dst, err := en.resolve(q.To)
+	dst, err := en.resolveIn(q.To, ns)
 	if err != nil {
 		return Answer{}, fmt.Errorf("to: %w", err)
 	}
@@ -283,4 +298,13 @@ func (en *Engine) wantPorts(svc *corev1.Service, d Endpoint, port string, proto 
 		return PortSet{}, "", fmt.Errorf("%s has no container port named %q with protocol %s", d, port, proto)
 	}
 	return ps, "", nil
+}
+
+func kindAlias(s string) bool {
+	switch strings.ToLower(s) {
+	case "pod", "pods", "po", "service", "services", "svc", "deployment", "deploy", "deployments", "statefulset", "sts",
+		"daemonset", "ds", "replicaset", "rs", "job", "cronjob", "cj":
+		return true
+	}
+	return false
 }

@@ -221,3 +221,29 @@ func TestHostNetworkDaemonSet(t *testing.T) {
 		{name: "cilium: the same", plugin: "cilium", docs: []string{ds, deny}, from: "b/daemonset/agent", to: "a/web", port: "8080", want: true},
 	})
 }
+
+func TestQueryNames(t *testing.T) {
+	en := New(loadEnv(t, "", append(append([]string{}, base...), nsDoc("default"), podDoc("default", "solo", "app: solo"))...))
+	for _, tc := range []struct {
+		q    Query
+		from string
+	}{
+		{Query{From: "solo", To: "a/web"}, "default/solo"},
+		{Query{From: "web", To: "a/web", Namespace: "b"}, "b/web"},
+		{Query{From: "pod/web", To: "a/web", Namespace: "b"}, "b/web"},
+		{Query{From: "b/pod/web", To: "a/web"}, "b/web"},
+	} {
+		ans, err := en.Ask(tc.q)
+		if err != nil {
+			t.Fatalf("%+v: %v", tc.q, err)
+		}
+		if ans.From != tc.from {
+			t.Errorf("%+v: from = %s, want %s", tc.q, ans.From, tc.from)
+		}
+	}
+	for _, bad := range []Query{{From: "nope", To: "a/web"}, {From: "a/b/c/d", To: "a/web"}, {From: "a/widget/x", To: "a/web"}, {From: "a/web", To: "a/web", Port: "70000"}, {From: "a/web", To: "a/web", Protocol: "ICMP"}} {
+		if _, err := en.Ask(bad); err == nil {
+			t.Errorf("%+v: want an error", bad)
+		}
+	}
+}
