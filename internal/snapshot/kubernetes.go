@@ -119,8 +119,8 @@ type header struct {
 // decodeObject turns one JSON document into an Object, or says precisely
 // what is wrong with it.
 func decodeObject(doc rawDoc) (*Object, error) {
-	var h header
-	if err := json.Unmarshal(doc.JSON, &h); err != nil {
+	h, err := readHeader(doc.JSON)
+	if err != nil {
 		return nil, fmt.Errorf("expected a Kubernetes object (a map with apiVersion, kind and metadata): %s", fieldError(err))
 	}
 	if h.APIVersion == "" || h.Kind == "" {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	kjson "sigs.k8s.io/json"
+
 	"github.com/akssec/akssec/internal/source"
 )
 
@@ -218,3 +220,100 @@ func splitJSONFast(file string, data []byte, lim Limits) (docs []rawDoc, ok bool
 }
 
 func trailingOK(data []byte, end int) bool { return skipSpace(data, end) == len(data) }
+
+// readHeader reads apiVersion, kind and metadata.{name,namespace,
+// generateName} with the structural scanner, as the API server does:
+// keys case-sensitive, the last duplicate wins. Values that are not plain
+// strings (escapes, null, other types) go through the decoder, which also
+// words the type errors.
+func readHeader(b []byte) (header, error) {
+	var h header
+	ok := scanObject(b, func(key, val []byte) bool {
+		switch string(key) {
+		case "apiVersion":
+			return plainString(val, &h.APIVersion)
+		case "kind":
+			return plainString(val, &h.Kind)
+		case "metadata":
+			if len(val) > 0 && val[0] == 'n' {
+				return false
+			}
+			return scanObject(val, func(k, v []byte) bool {
+				switch string(k) {
+				case "name":
+					return plainString(v, &h.Metadata.Name)
+				case "namespace":
+					return plainString(v, &h.Metadata.Namespace)
+				case "generateName":
+					return plainString(v, &h.Metadata.GenerateName)
+				}
+				return true
+			})
+		}
+		return true
+	})
+	if ok {
+		return h, nil
+	}
+	h = header{}
+	err := kjson.UnmarshalCaseSensitivePreserveInts(b, &h)
+	return h, err
+}
+
+// scanObject calls fn with each key (unquoted, without escapes) and raw
+// value of the JSON object b; false when b is not a simple object or fn
+// says so.
+func scanObject(b []byte, fn func(key, val []byte) bool) bool {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return true
+	}
+	for {
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] != '"' {
+			return false
+		}
+		kend, err := skipString(b, i)
+		if err != nil {
+			return false
+		}
+		key := b[i+1 : kend-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			return false
+		}
+		i = skipSpace(b, kend)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i = skipSpace(b, i+1)
+		vend, err := skipValue(b, i)
+		if err != nil || !fn(key, b[i:vend]) {
+			return false
+		}
+		i = skipSpace(b, vend)
+		if i >= len(b) {
+			return false
+		}
+		switch b[i] {
+		case ',':
+			i++
+		case '}':
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// plainString sets *dst to the JSON string v when it has no escapes.
+func plainString(v []byte, dst *string) bool {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' || bytes.IndexByte(v, '\\') >= 0 {
+		return false
+	}
+	*dst = string(v[1 : len(v)-1])
+	return true
+}
