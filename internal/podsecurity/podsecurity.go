@@ -13,7 +13,6 @@ package podsecurity
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -52,9 +51,16 @@ func DefaultConfig() Config {
 
 // Evaluator decides PSA for pods and pod templates.
 type Evaluator struct {
-	eval   policy.Evaluator
-	cfg    Config
-	labels map[string]map[string]string // namespace → labels (nil when the snapshot has no Namespace object)
+	eval     policy.Evaluator
+	cfg      Config
+	labels   map[string]map[string]string // namespace → labels (nil when the snapshot has no Namespace object)
+	policies map[string]resolved          // namespace → its policy, resolved once
+	defaults resolved                     // for namespaces the snapshot lacks
+}
+
+type resolved struct {
+	pol  api.Policy
+	errs []string
 }
 
 // New prepares an Evaluator over the namespaces of e with the default
@@ -73,7 +79,26 @@ func NewWithConfig(e *env.Environment, cfg Config) (*Evaluator, error) {
 			p.labels[ns.Obj.Name] = ns.Obj.Labels
 		}
 	}
+	p.resolve()
 	return p, nil
+}
+
+// resolve parses every namespace's labels once.
+func (p *Evaluator) resolve() {
+	p.policies = make(map[string]resolved, len(p.labels))
+	for ns, l := range p.labels {
+		p.policies[ns] = resolveLabels(l, p.cfg.Defaults)
+	}
+	p.defaults = resolveLabels(nil, p.cfg.Defaults)
+}
+
+func resolveLabels(l map[string]string, defaults api.Policy) resolved {
+	pol, errs := api.PolicyToEvaluate(l, defaults)
+	r := resolved{pol: pol}
+	for _, e := range errs {
+		r.errs = append(r.errs, e.Error())
+	}
+	return r
 }
 
 // Violation is one failed check: its reason and detail as the library
@@ -136,13 +161,11 @@ type Request struct {
 
 // PolicyFor resolves a namespace's effective policy from its labels.
 func (p *Evaluator) PolicyFor(namespace string) (api.Policy, bool, []string) {
-	labels, known := p.labels[namespace]
-	pol, errs := api.PolicyToEvaluate(labels, p.cfg.Defaults)
-	var es []string
-	for _, e := range errs {
-		es = append(es, e.Error())
+	r, known := p.policies[namespace]
+	if !known {
+		r = p.defaults
 	}
-	return pol, known, es
+	return r.pol, known, r.errs
 }
 
 // Labels returns the namespace's labels as the snapshot holds them.
@@ -262,25 +285,46 @@ func defaulted(spec *corev1.PodSpec) *corev1.PodSpec {
 	return spec
 }
 
-var containerRE = regexp.MustCompile(`containers? ((?:"[^"]*"(?:, | and )?)+)`)
-var quotedRE = regexp.MustCompile(`"([^"]*)"`)
-
 func violations(a policy.AggregateCheckResult) []Violation {
 	out := make([]Violation, 0, len(a.ForbiddenReasons))
 	for i, r := range a.ForbiddenReasons {
 		v := Violation{Reason: r, Detail: a.ForbiddenDetails[i]}
-		seen := map[string]bool{}
-		for _, m := range containerRE.FindAllStringSubmatch(v.Detail, -1) {
-			for _, q := range quotedRE.FindAllStringSubmatch(m[1], -1) {
-				if !seen[q[1]] {
-					seen[q[1]] = true
-					v.Containers = append(v.Containers, q[1])
-				}
-			}
-		}
-		sort.Strings(v.Containers)
+		v.Containers = containersIn(v.Detail)
 		out = append(out, v)
 	}
+	return out
+}
+
+// containersIn reads the container names a check's detail lists: the
+// library words them `container "a"` or `containers "a", "b" and "c"`.
+func containersIn(detail string) []string {
+	var out []string
+	for rest := detail; ; {
+		i := strings.Index(rest, "container")
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len("container"):]
+		rest = strings.TrimPrefix(rest, "s")
+		for strings.HasPrefix(rest, " \"") {
+			end := strings.IndexByte(rest[2:], '"')
+			if end < 0 {
+				break
+			}
+			name := rest[2 : 2+end]
+			if !contains(out, name) {
+				out = append(out, name)
+			}
+			rest = rest[2+end+1:]
+			switch {
+			case strings.HasPrefix(rest, ","):
+				rest = rest[1:]
+			case strings.HasPrefix(rest, " and"):
+				rest = rest[4:]
+			}
+		}
+	}
+	sort.Strings(out)
 	return out
 }
 
