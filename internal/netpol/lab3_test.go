@@ -192,3 +192,16 @@ func TestContosoDNS(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicasReachEachOther: frontend's three replicas are distinct pods,
+// isolated by default-deny-ingress from each other.
+func TestReplicasReachEachOther(t *testing.T) {
+	en := New(contoso(t))
+	ans, err := en.Ask(Query{From: "production/deployment/frontend", To: "production/deployment/frontend", Port: "8080"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Allowed {
+		t.Errorf("frontend replica → frontend replica allowed, want denied by default-deny-ingress")
+	}
+}

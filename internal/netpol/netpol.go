@@ -410,7 +410,9 @@ func (en *Engine) reachSet(src, dst Endpoint, want PortSet) Verdict {
 	} else if d.pod != nil {
 		v.Plugin = d.prof.Name
 	}
-	if src.Kind == KindPod && dst.Kind == KindPod && src.Pod == dst.Pod {
+	// A pod cannot block itself; a workload's pod template with several
+	// replicas stands for distinct pods, which can.
+	if src.Kind == KindPod && dst.Kind == KindPod && src.Pod == dst.Pod && !(src.Pod.Synthesized && src.Pod.Workload != nil && src.Pod.Workload.Replicas != 1) {
 		all := DirectionVerdict{Allowed: true, Reason: "a pod cannot block access to itself (S5)", Ports: want}
 		return Verdict{Allowed: true, Egress: all, Ingress: all, Plugin: v.Plugin, Ports: want}
 	}
