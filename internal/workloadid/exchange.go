@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/akssec/akssec/internal/azure"
 	"github.com/akssec/akssec/internal/env"
@@ -90,12 +91,16 @@ func ApplicationNotFound(clientID, tenant string) *AADSTSError {
 }
 
 // AssertionTimeError is AADSTS700024, for an assertion outside its validity
-// window. The times are written as Entra writes them (UTC, "2006-01-02
-// 15:04:05Z").
-func AssertionTimeError(now, notBefore, expiry string) *AADSTSError {
+// window. The times are written as Entra writes them: UTC with seven
+// fractional digits, e.g. 2024-10-02T22:05:03.6755165Z.
+func AssertionTimeError(now, notBefore, expiry time.Time) *AADSTSError {
 	return &AADSTSError{Code: CodeAssertionTimeInvalid, HTTPStatus: 400, OAuthError: "invalid_client",
-		Message: fmt.Sprintf("Client assertion is not within its valid time range. Current time: %s, assertion valid from %s, expiry time of assertion %s.", now, notBefore, expiry)}
+		Message: fmt.Sprintf("Client assertion is not within its valid time range. Current time: %s, assertion valid from %s, expiry time of assertion %s.",
+			entraTime(now), entraTime(notBefore), entraTime(expiry))}
 }
+
+// entraTime formats t as Entra's error messages do.
+func entraTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
 
 func exchangeWith(id *azure.Identity, fics []*azure.FederatedCredential, issuer, subject string, audiences []string) (*ExchangeResult, error) {
 	var byIssuer []*azure.FederatedCredential

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -151,5 +152,14 @@ func BenchmarkFederationExchange(b *testing.B) {
 		if _, err := f.Exchange("c1", testIssuer, "system:serviceaccount:default:myapp-sa", aud); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestAssertionTimeErrorFormat(t *testing.T) {
+	now := time.Date(2024, 10, 2, 22, 5, 3, 675516500, time.FixedZone("CEST", 2*3600))
+	err := AssertionTimeError(now, now.Add(-time.Hour), now.Add(-time.Minute))
+	want := "AADSTS700024: Client assertion is not within its valid time range. Current time: 2024-10-02T20:05:03.6755165Z, assertion valid from 2024-10-02T19:05:03.6755165Z, expiry time of assertion 2024-10-02T20:04:03.6755165Z."
+	if err.Error() != want {
+		t.Errorf("got  %s\nwant %s", err.Error(), want)
 	}
 }
