@@ -379,6 +379,9 @@ func (c *calicoSet) any() bool { return c != nil && c.policies > 0 }
 
 // calicoLabels are the labels Calico gives a pod's workload endpoint.
 func calicoLabels(s *side) map[string]string {
+	if s.calLabels != nil {
+		return s.calLabels
+	}
 	ls := make(map[string]string, len(s.labels)+3)
 	for k, v := range s.labels {
 		ls[k] = v
@@ -392,6 +395,9 @@ func calicoLabels(s *side) map[string]string {
 }
 
 func calicoNSLabels(s *side) map[string]string {
+	if s.calNSLabels != nil {
+		return s.calNSLabels
+	}
 	ls := make(map[string]string, len(s.nsLabels)+1)
 	for k, v := range s.nsLabels {
 		ls[k] = v
@@ -401,6 +407,9 @@ func calicoNSLabels(s *side) map[string]string {
 }
 
 func (en *Engine) saLabels(s *side) map[string]string {
+	if s.calSALabels != nil {
+		return s.calSALabels
+	}
 	ls := map[string]string{}
 	if s.pod == nil {
 		return ls

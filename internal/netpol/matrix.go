@@ -31,7 +31,7 @@ type Matrix struct {
 func (m *Matrix) Cell(src, dst int) PortSet { return m.sets[m.cells[src][dst]] }
 
 // CellString renders Cell(src, dst), computing each distinct set's text
-// once.
+// once (it caches: not for concurrent use on one Matrix).
 func (m *Matrix) CellString(src, dst int) string {
 	id := m.cells[src][dst]
 	if m.texts == nil {

@@ -275,6 +275,8 @@ type side struct {
 	cur       netip.Addr
 	curValid  bool
 	quiet     bool // no attribution (matrix)
+	// Calico's label views of the endpoint, made once per side.
+	calLabels, calNSLabels, calSALabels map[string]string
 }
 
 func (en *Engine) sideOf(ep Endpoint) *side {
@@ -305,6 +307,10 @@ func (en *Engine) sideOf(ep Endpoint) *side {
 		}
 		if c, ok := en.cl.byPod[p]; ok {
 			s.cls = c
+		}
+		if en.calico.any() {
+			s.calLabels, s.calNSLabels = calicoLabels(s), calicoNSLabels(s)
+			s.calSALabels = en.saLabels(s)
 		}
 	case KindIP:
 		s.ip = knownIP(ep.IP)
