@@ -28,6 +28,9 @@ type adminSet struct {
 	admin    []*anPolicy
 	baseline []*anPolicy
 	invalid  []calInvalid
+	// podSelectors are every pod selector of every policy (subjects and
+	// peers): the pod equivalence classes split on their answers.
+	podSelectors []labels.Selector
 }
 
 type anPolicy struct {
@@ -168,6 +171,20 @@ func compileAdmin(e *env.Environment, bset map[uint32]struct{}) *adminSet {
 	}
 	order(as.admin)
 	order(as.baseline)
+	for _, p := range append(append([]*anPolicy{}, as.admin...), as.baseline...) {
+		if p.subject.podSel != nil {
+			as.podSelectors = append(as.podSelectors, p.subject.podSel)
+		}
+		for _, rs := range [][]anRule{p.in, p.eg} {
+			for _, r := range rs {
+				for _, pr := range r.peers {
+					if pr.podSel != nil {
+						as.podSelectors = append(as.podSelectors, pr.podSel)
+					}
+				}
+			}
+		}
+	}
 	return as
 }
 

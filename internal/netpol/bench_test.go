@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/akssec/akssec/internal/azure"
@@ -142,4 +143,18 @@ func BenchmarkCheckLarge(b *testing.B) {
 		n = len(Check(context.Background(), e))
 	}
 	b.ReportMetric(float64(n), "findings")
+}
+
+// BenchmarkMatrixCalico2000 is the per-pair (ordered tiers) path: the
+// 2,000-pod setup on Calico with one GlobalNetworkPolicy.
+func BenchmarkMatrixCalico2000(b *testing.B) {
+	e := synthetic(2000, 40)
+	s := e.Snapshot
+	gnp := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkPolicy",
+		"metadata": map[string]any{"name": "deny-team-t3"},
+		"spec": map[string]any{"order": float64(100), "selector": "all()", "types": []any{"Ingress"},
+			"ingress": []any{map[string]any{"action": "Deny", "source": map[string]any{"namespaceSelector": "team == 't3'"}}, map[string]any{"action": "Pass"}}}}}
+	s.Objects = append(s.Objects, &snapshot.Object{Group: "projectcalico.org", Kind: "GlobalNetworkPolicy", Name: "deny-team-t3", Typed: gnp})
+	s.Azure.Cluster.NetworkProfile.NetworkPolicy = "calico"
+	benchMatrix(b, env.New(s))
 }

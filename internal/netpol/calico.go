@@ -30,6 +30,9 @@ type calicoSet struct {
 	tiers    []*calTier
 	policies int
 	invalid  []calInvalid
+	// selectors are every endpoint selector of every policy: the pod
+	// equivalence classes split on their answers.
+	selectors []calSel
 }
 
 type calInvalid struct {
@@ -198,6 +201,19 @@ func compileCalico(e *env.Environment, bset map[uint32]struct{}) *calicoSet {
 			}
 			t.pols = append(t.pols, p)
 			cs.policies++
+			cs.selectors = append(cs.selectors, p.selector)
+			for _, rs := range [][]calRule{p.in, p.eg} {
+				for _, r := range rs {
+					for _, e := range []calEntity{r.src, r.dst} {
+						if e.selector != nil {
+							cs.selectors = append(cs.selectors, e.selector)
+						}
+						if e.notSel != nil {
+							cs.selectors = append(cs.selectors, e.notSel)
+						}
+					}
+				}
+			}
 		}
 	}
 	add("NetworkPolicy", e.CalicoPolicies)

@@ -194,10 +194,23 @@ func (en *Engine) buildClasses() *classes {
 		// Everything but the labels stays in the key.
 		rest := rk[strings.IndexByte(rk, 1)+1:]
 		rest = rest[strings.IndexByte(rest, 1)+1:]
-		key := p.Namespace + "\x01" + sig.String() + "\x01" + rest
-		if calico {
-			key = rk
+		if calico && !p.Spec.HostNetwork {
+			// Ordered tiers: split on every Calico and admin pod selector
+			// too (the service account is in rest).
+			probe := &side{policed: true, ns: p.Namespace, labels: labelsOf(ls), nsLabels: en.nsLabels[p.Namespace], pod: p}
+			cl := calicoLabels(probe)
+			for i, s := range en.calico.selectors {
+				if s.match(cl) {
+					sig.WriteString("c" + strconv.Itoa(i) + ",")
+				}
+			}
+			for i, s := range en.admin.podSelectors {
+				if s.Matches(labelsOf(ls)) {
+					sig.WriteString("a" + strconv.Itoa(i) + ",")
+				}
+			}
 		}
+		key := p.Namespace + "\x01" + sig.String() + "\x01" + rest
 		c := byKey[key]
 		if c == nil {
 			c = &class{id: int32(len(cl.list)), ns: p.Namespace, rep: p, inPols: in, egPols: eg}
