@@ -175,10 +175,9 @@ func (en *Engine) Check(ctx context.Context) []finding.Finding {
 		}
 	}
 	// 002: namespaces without a default-deny ingress baseline.
-	var skipped []string
+	skippedText := "AKS system namespaces are not asked for a baseline: " + strings.Join(SystemNamespaces, ", ")
 	for _, ns := range en.env.NamespaceNames() {
 		if isSystem(ns) {
-			skipped = append(skipped, ns)
 			continue
 		}
 		if en.hasIngressBaseline(ns) {
@@ -191,7 +190,7 @@ func (en *Engine) Check(ctx context.Context) []finding.Finding {
 		reason := fmt.Sprintf("no NetworkPolicy in %s selects every pod for ingress without allowing all: pods are reachable from anywhere until a policy selects them", ns)
 		out = append(out, RuleNoDefaultDeny.New(finding.Object{Kind: "Namespace", Name: ns}, loc, reason,
 			fmt.Sprintf("kubectl apply -n %s -f - <<EOF\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: default-deny-ingress\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\nEOF", ns),
-			finding.Evidence{Text: "system namespaces not asked for a baseline: " + strings.Join(skipped, ", ")}))
+			finding.Evidence{Text: skippedText}))
 	}
 	// 003: pods selected by no policy, in namespaces with policies.
 	for _, ns := range en.env.NamespaceNames() {
@@ -452,52 +451,61 @@ func hasNetProbe(p *env.Pod) bool {
 	return false
 }
 
-// checkProbes states, per namespace whose pods are isolated for ingress and
-// have network probes, whether the engine lets the kubelet through.
+// checkProbes states once for the cluster whether "deny-all ingress
+// breaks kubelet health probes" holds under its engine and node OS, with
+// the namespaces whose pods are isolated for ingress as evidence (pods
+// with network probes first).
 func (en *Engine) checkProbes() []finding.Finding {
-	var out []finding.Finding
-	for _, ns := range en.env.NamespaceNames() {
-		var probed []*env.Pod
-		var pols []*kpolicy
-		for _, c := range en.cl.list {
-			if c.ns != ns || len(c.inPols) == 0 {
-				continue
-			}
-			for _, p := range c.pods {
-				if hasNetProbe(p) {
-					probed = append(probed, p)
-					pols = append(pols, c.inPols...)
-					break
-				}
-			}
-		}
-		if len(probed) == 0 {
+	var ev []finding.Evidence
+	var isolatedNS []string
+	seenNS := map[string]bool{}
+	var loc source.Location
+	for _, c := range en.cl.list {
+		if len(c.inPols) == 0 || seenNS[c.ns] {
 			continue
 		}
-		prof := en.linux
-		win := false
-		for _, p := range probed {
-			if en.profileOf(p).Name == profileNPMWindows.Name {
-				win = true
+		seenNS[c.ns] = true
+		isolatedNS = append(isolatedNS, c.ns)
+		if loc.File == "" {
+			loc = c.inPols[0].loc
+		}
+	}
+	if len(isolatedNS) == 0 {
+		return nil
+	}
+	sort.Strings(isolatedNS)
+	for _, c := range en.cl.list {
+		if len(c.inPols) == 0 {
+			continue
+		}
+		for _, p := range c.pods {
+			if hasNetProbe(p) && len(ev) < 10 {
+				ev = append(ev, finding.Evidence{Loc: p.Loc, Text: fmt.Sprintf("%s has network probes and is isolated for ingress by %s/%s", p.Ref(), c.inPols[0].ns, c.inPols[0].name)})
+				break
 			}
 		}
-		var reason string
-		switch {
-		case !prof.Enforced:
-			reason = "no engine enforces policy (none): probes are unaffected"
-		case prof.NodeLocalIngress && !win:
-			reason = fmt.Sprintf("the claim \"deny-all ingress breaks health probes\" does NOT hold here: under %s the pod's own node (the kubelet) may always connect to it (NetworkPolicy S4; reference §3). Probes whose host points elsewhere, and load balancer health checks from other nodes, are still subject to the policy", prof.Name)
-		case win:
-			reason = "the claim \"deny-all ingress breaks health probes\" held for Azure NPM on Windows until ACN PR #1887 (April 2023); current NPM Windows allows node → pod through the NodeIP ACL, so it does NOT hold on a current cluster"
-		default:
-			reason = "under this engine the kubelet is subject to ingress policy: deny-all ingress breaks probes"
-		}
-		p := probed[0]
-		out = append(out, RuleProbes.New(finding.Object{Kind: "Namespace", Name: ns}, pols[0].loc, reason,
-			"Nothing to change for probes from the pod's own node; allow load balancer health checks explicitly where a Service needs them.",
-			finding.Evidence{Loc: p.Loc, Text: fmt.Sprintf("%s has network probes and is isolated for ingress by %s/%s", p.Ref(), pols[0].ns, pols[0].name)}))
 	}
-	return out
+	ev = append(ev, finding.Evidence{Loc: loc, Text: "namespaces with pods isolated for ingress: " + abbreviate(isolatedNS, 20)})
+	prof := en.linux
+	var reason string
+	switch {
+	case !prof.Enforced:
+		reason = "no engine enforces policy (networkPolicy none): probes are unaffected, as is everything else"
+	case prof.NodeLocalIngress:
+		reason = fmt.Sprintf("the claim \"deny-all ingress breaks health probes\" does NOT hold on this cluster: under %s the pod's own node (the kubelet) may always connect to it (NetworkPolicy S4; reference §3). Probes whose host points elsewhere, and load balancer health checks from other nodes, are still subject to the policy", prof.Name)
+	default:
+		reason = "under this engine the kubelet is subject to ingress policy: deny-all ingress breaks probes"
+	}
+	if en.hasWindows && prof.Name == profileNPMLinux.Name {
+		reason += ". On the Windows node pools (Azure NPM for Windows) the claim held until ACN PR #1887 (April 2023); current NPM allows node → pod through its NodeIP ACL, so it does not hold there either"
+	}
+	name := "cluster"
+	if en.env.Cluster != nil {
+		name = en.env.Cluster.Name
+		loc = en.env.Cluster.Src
+	}
+	return []finding.Finding{RuleProbes.New(finding.Object{Kind: "ManagedCluster", Name: name}, loc, reason,
+		"Nothing to change for probes from the pod's own node; allow load balancer health checks explicitly where a Service needs them.", ev...)}
 }
 
 func (en *Engine) checkInternet() []finding.Finding {

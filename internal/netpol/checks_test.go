@@ -3,6 +3,7 @@ package netpol
 import (
 	"context"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -48,11 +49,19 @@ func TestChecks(t *testing.T) {
 		"AKS-NET-005 NetworkPolicy/compliance/ghost",
 		"AKS-NET-006 NetworkPolicy/compliance/deny-all",
 		"AKS-NET-007 NetworkPolicy/compliance/allow-everything",
-		"AKS-NET-008 Namespace/trading",
+		"AKS-NET-008 ManagedCluster/c",
 		"AKS-NET-009 Service/sandbox/pub",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+
+	for _, f := range en.Check(context.Background()) {
+		if f.RuleID == "AKS-NET-008" {
+			if !strings.Contains(f.Reason, "does NOT hold") || len(f.Evidence) == 0 || !strings.Contains(f.Evidence[0].Text, "trading/api has network probes") {
+				t.Errorf("probe finding: %s %v", f.Reason, f.Evidence)
+			}
+		}
 	}
 
 	none := New(loadEnv(t, "none", docs...))
