@@ -177,7 +177,10 @@ func New(ctx context.Context, e *env.Environment) (*Admitter, error) {
 			}
 		}
 	}
-	gk, err := gatekeeper.New(ctx, templates, constraints, gatekeeper.Options{Inventory: func() (map[string]any, error) { return Inventory(e) }})
+	gk, err := gatekeeper.New(ctx, templates, constraints, gatekeeper.Options{
+		Inventory:  func() (map[string]any, error) { return Inventory(e) },
+		Prefilters: azurepolicy.Prefilters(),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -271,11 +274,7 @@ func (a *Admitter) admitPod(ctx context.Context, in *corev1.Pod, loc source.Loca
 	a.mountServiceAccountToken(v, pod)
 	res := a.psa.Admit(podsecurity.Request{Resource: "pods", Namespace: pod.Namespace, Name: name, Meta: &pod.ObjectMeta, Spec: &pod.Spec})
 	a.addPSA(v, res, &pod.Spec)
-	m, err := gatekeeper.ToMap(pod)
-	if err != nil {
-		return nil, err
-	}
-	obj := &gatekeeper.Object{Version: "v1", Kind: "Pod", Resource: "pods", Namespace: pod.Namespace, Name: pod.Name, GenerateName: pod.GenerateName, Labels: pod.Labels, Object: m, Source: src}
+	obj := &gatekeeper.Object{Version: "v1", Kind: "Pod", Resource: "pods", Namespace: pod.Namespace, Name: pod.Name, GenerateName: pod.GenerateName, Labels: pod.Labels, Typed: pod, Source: src}
 	if err := a.review(ctx, v, obj, &pod.Spec); err != nil {
 		return nil, err
 	}
@@ -322,11 +321,7 @@ func (a *Admitter) expansion(ctx context.Context, pod *corev1.Pod, parentKind st
 	p := pod.DeepCopy()
 	snapshot.DefaultPodSpec(&p.Spec)
 	apiDefaults(&p.Spec)
-	m, err := gatekeeper.ToMap(p)
-	if err != nil {
-		return nil, err
-	}
-	obj := &gatekeeper.Object{Version: "v1", Kind: "Pod", Resource: "pods", Namespace: p.Namespace, Name: p.Name, GenerateName: p.GenerateName, Labels: p.Labels, Object: m, Source: SourceGenerated}
+	obj := &gatekeeper.Object{Version: "v1", Kind: "Pod", Resource: "pods", Namespace: p.Namespace, Name: p.Name, GenerateName: p.GenerateName, Labels: p.Labels, Typed: p, Source: SourceGenerated}
 	tmp := &Verdict{Denials: []Denial{}}
 	if err := a.review(ctx, tmp, obj, &p.Spec); err != nil {
 		return nil, err

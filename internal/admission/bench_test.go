@@ -3,6 +3,7 @@ package admission
 import (
 	"context"
 	"sort"
+	"syscall"
 	"testing"
 	"time"
 
@@ -83,6 +84,7 @@ func BenchmarkAdmitPodAllBuiltins(b *testing.B) {
 		b.Run(p.Name, func(b *testing.B) {
 			ds := make([]time.Duration, 0, b.N)
 			b.ReportAllocs()
+			cpu0 := cpuTime()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				start := time.Now()
@@ -92,6 +94,7 @@ func BenchmarkAdmitPodAllBuiltins(b *testing.B) {
 				ds = append(ds, time.Since(start))
 			}
 			b.StopTimer()
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 			sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
 			b.ReportMetric(float64(ds[len(ds)*99/100].Microseconds()), "p99-µs")
 			b.ReportMetric(float64(ds[len(ds)/2].Microseconds()), "p50-µs")
@@ -113,4 +116,14 @@ func BenchmarkAdmitPodParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// cpuTime is the process's CPU time: on a machine whose run queue is
+// longer than its cores, wall-clock percentiles measure the queue.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

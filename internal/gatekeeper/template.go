@@ -36,6 +36,7 @@ type Template struct {
 	compiler  *ast.Compiler
 	query     ast.Body
 	resultVar ast.Var
+	prefilter Prefilter
 }
 
 // The frameworks driver runs templates through a hook module that, for each
