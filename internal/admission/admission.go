@@ -17,6 +17,7 @@ package admission
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"strings"
 
@@ -219,23 +220,23 @@ func (a *Admitter) Admit(ctx context.Context, o *snapshot.Object) (*Verdict, err
 	case *corev1.Pod:
 		return a.admitPod(ctx, t, o.Loc, SourceOriginal)
 	case *appsv1.Deployment:
-		return a.admitWorkload(ctx, v, o, &t.Spec.Template, t.Spec.Template.Spec.RestartPolicy)
+		return a.admitWorkload(ctx, v, o, &t.Spec.Template)
 	case *appsv1.ReplicaSet:
-		return a.admitWorkload(ctx, v, o, &t.Spec.Template, "")
+		return a.admitWorkload(ctx, v, o, &t.Spec.Template)
 	case *appsv1.StatefulSet:
-		return a.admitWorkload(ctx, v, o, &t.Spec.Template, "")
+		return a.admitWorkload(ctx, v, o, &t.Spec.Template)
 	case *appsv1.DaemonSet:
-		return a.admitWorkload(ctx, v, o, &t.Spec.Template, "")
+		return a.admitWorkload(ctx, v, o, &t.Spec.Template)
 	case *batchv1.Job:
-		return a.admitWorkload(ctx, v, o, &t.Spec.Template, "")
+		return a.admitWorkload(ctx, v, o, &t.Spec.Template)
 	case *batchv1.CronJob:
-		return a.admitWorkload(ctx, v, o, &t.Spec.JobTemplate.Spec.Template, "")
+		return a.admitWorkload(ctx, v, o, &t.Spec.JobTemplate.Spec.Template)
 	case *corev1.ReplicationController:
 		if t.Spec.Template != nil {
-			return a.admitWorkload(ctx, v, o, t.Spec.Template, "")
+			return a.admitWorkload(ctx, v, o, t.Spec.Template)
 		}
 	case *corev1.PodTemplate:
-		return a.admitWorkload(ctx, v, o, &t.Template, "")
+		return a.admitWorkload(ctx, v, o, &t.Template)
 	}
 	obj, err := toObject(o)
 	if err != nil {
@@ -266,10 +267,10 @@ func (a *Admitter) admitPod(ctx context.Context, in *corev1.Pod, loc source.Loca
 	pod.APIVersion, pod.Kind = "v1", "Pod"
 	snapshot.DefaultPodSpec(&pod.Spec)
 	apiDefaults(&pod.Spec)
-	name := pod.Name
-	if name == "" {
-		name = pod.GenerateName
+	if pod.Name == "" && pod.GenerateName != "" {
+		pod.Name = pod.GenerateName + generatedSuffix(pod.Namespace+"/Pod/"+pod.GenerateName)
 	}
+	name := pod.Name
 	v := &Verdict{Kind: "Pod", Namespace: pod.Namespace, Name: name, Loc: loc, Allowed: true, Denials: []Denial{}, Warnings: []string{}, Pod: pod}
 	a.mountServiceAccountToken(v, pod)
 	res := a.psa.Admit(podsecurity.Request{Resource: "pods", Namespace: pod.Namespace, Name: name, Meta: &pod.ObjectMeta, Spec: &pod.Spec})
@@ -285,7 +286,7 @@ func (a *Admitter) admitPod(ctx context.Context, in *corev1.Pod, loc source.Loca
 // admitWorkload decides the workload itself (PSA audit and warn on its
 // template, Gatekeeper on its kind, and Gatekeeper's expansion for
 // constraints whose source is All or Generated), then the pods it creates.
-func (a *Admitter) admitWorkload(ctx context.Context, v *Verdict, o *snapshot.Object, tmpl *corev1.PodTemplateSpec, _ corev1.RestartPolicy) (*Verdict, error) {
+func (a *Admitter) admitWorkload(ctx context.Context, v *Verdict, o *snapshot.Object, tmpl *corev1.PodTemplateSpec) (*Verdict, error) {
 	spec := tmpl.Spec.DeepCopy()
 	snapshot.DefaultPodSpec(spec)
 	meta := tmpl.ObjectMeta.DeepCopy()
@@ -302,16 +303,16 @@ func (a *Admitter) admitWorkload(ctx context.Context, v *Verdict, o *snapshot.Ob
 	// Gatekeeper expansion: the pod the workload implies, reviewed as
 	// Generated; only constraints with source All or Generated see it, and
 	// their denial is the workload's.
-	if exp, err := a.expansion(ctx, pod, o.Kind); err != nil {
+	exp, err := a.expansion(ctx, pod, o.Kind)
+	if err != nil {
 		return nil, err
-	} else {
-		v.Denials = append(v.Denials, exp...)
 	}
+	v.Denials = append(v.Denials, exp...)
 	pv, err := a.admitPod(ctx, pod, o.Loc, SourceOriginal)
 	if err != nil {
 		return nil, err
 	}
-	pv.Notes = append(pv.Notes, fmt.Sprintf("the pods the %s's controller creates (named %s<random>), decided at their creation", o.Kind, pod.GenerateName))
+	pv.Notes = append(pv.Notes, fmt.Sprintf("the pods the %s's controller creates (named %s<random>, here %s), decided at their creation", o.Kind, pod.GenerateName, pod.Name))
 	v.Pods = pv
 	finish(v)
 	return v, nil
@@ -339,11 +340,28 @@ func PodFromTemplate(o *snapshot.Object, tmpl *corev1.PodTemplateSpec) *corev1.P
 	pod := &corev1.Pod{ObjectMeta: *tmpl.ObjectMeta.DeepCopy(), Spec: *tmpl.Spec.DeepCopy()}
 	pod.APIVersion, pod.Kind = "v1", "Pod"
 	pod.Namespace = o.Namespace
-	pod.Name = ""
 	pod.GenerateName = o.Name + "-"
+	// The API server generates the name before validating admission, so
+	// webhooks and PSA see one; a stable stand-in keeps answers repeatable.
+	pod.Name = pod.GenerateName + generatedSuffix(o.Namespace+"/"+o.Kind+"/"+o.Name)
 	ctrl := true
 	pod.OwnerReferences = []metav1.OwnerReference{{APIVersion: o.APIVersion, Kind: o.Kind, Name: o.Name, Controller: &ctrl}}
 	return pod
+}
+
+// generatedSuffix is a stable stand-in for the five characters the API
+// server's name generator appends (from its alphabet, no vowels).
+func generatedSuffix(key string) string {
+	const alphabet = "bcdfghjklmnpqrstvwxz2456789"
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	n := h.Sum64()
+	b := make([]byte, 5)
+	for i := range b {
+		b[i] = alphabet[n%uint64(len(alphabet))]
+		n /= uint64(len(alphabet))
+	}
+	return string(b)
 }
 
 // mountServiceAccountToken applies the ServiceAccount admission plugin: the
@@ -479,9 +497,9 @@ func (a *Admitter) denial(r gatekeeper.Result, spec *corev1.PodSpec) Denial {
 		}
 	}
 	if spec != nil {
-		d.Container, d.Field = locate(r.Msg, spec, templateField(c.Template.Name, tmplFile))
+		d.Container, d.Field = locate(r.Msg, spec, templateField(tmplFile))
 	}
-	d.Fix = templateFix(c.Template.Name, tmplFile, d)
+	d.Fix = templateFix(tmplFile)
 	if r.Autoreject {
 		d.Fix = "the constraint's namespaceSelector needs the Namespace object; add it to the snapshot"
 	}

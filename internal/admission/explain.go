@@ -86,9 +86,9 @@ func templateKey(tmplFile string) string {
 	return tmplFile
 }
 
-func templateField(_ string, tmplFile string) fieldInfo { return templateFields[templateKey(tmplFile)] }
+func templateField(tmplFile string) fieldInfo { return templateFields[templateKey(tmplFile)] }
 
-func templateFix(_ string, tmplFile string, d Denial) string {
+func templateFix(tmplFile string) string {
 	if f, ok := templateFields[templateKey(tmplFile)]; ok {
 		return f.Fix
 	}

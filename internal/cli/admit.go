@@ -105,7 +105,7 @@ func writeVerdict(w io.Writer, v *admission.Verdict) {
 		if !v.Pods.Allowed {
 			state = "DENIED"
 		}
-		fmt.Fprintf(w, "  its pods (%s<generated>): %s\n", v.Pods.Name, state)
+		fmt.Fprintf(w, "  its pods (%s): %s\n", v.Pods.Name, state)
 		writeBody(w, v.Pods, "    ")
 	}
 }
