@@ -41,6 +41,8 @@ const (
 	LayerPodSecurity    = "pod-security"
 	LayerGatekeeper     = "gatekeeper"
 	LayerAzurePolicy    = "azure-policy"
+	// LayerMutatingWebhook is a mutating webhook that rejected the pod.
+	LayerMutatingWebhook = "mutating-webhook"
 )
 
 // Denial is one reason an object is denied (or warned, or audited).
@@ -100,8 +102,25 @@ type Verdict struct {
 	Pod *corev1.Pod `json:"-"`
 }
 
+// Mutator is a mutating admission webhook the cluster runs before
+// validation (e.g. the workload identity webhook, which can inject the
+// azwi-proxy sidecar): it returns the mutated pod (the input must not be
+// modified), the warnings it adds, or the error it rejects the pod with.
+type Mutator struct {
+	Name   string
+	Mutate func(pod *corev1.Pod) (*corev1.Pod, []string, error)
+}
+
+// Options tune NewWithOptions.
+type Options struct {
+	// Mutators run in order after the ServiceAccount plugin, as the API
+	// server calls mutating webhooks, before PSA and Gatekeeper.
+	Mutators []Mutator
+}
+
 // Admitter decides admission for a snapshot's cluster.
 type Admitter struct {
+	mutators   []Mutator
 	env        *env.Environment
 	psa        *podsecurity.Evaluator
 	gk         *gatekeeper.Engine
@@ -116,11 +135,16 @@ type Admitter struct {
 // assignments as constraints when the add-on is enabled (or when aks.json is
 // missing, assumed enabled).
 func New(ctx context.Context, e *env.Environment) (*Admitter, error) {
+	return NewWithOptions(ctx, e, Options{})
+}
+
+// NewWithOptions is New with mutating webhooks.
+func NewWithOptions(ctx context.Context, e *env.Environment, opts Options) (*Admitter, error) {
 	psa, err := podsecurity.New(e)
 	if err != nil {
 		return nil, err
 	}
-	a := &Admitter{env: e, psa: psa, azureByID: map[string]*azurepolicy.Constraint{}, assignByID: map[string]AssignmentRef{}}
+	a := &Admitter{mutators: opts.Mutators, env: e, psa: psa, azureByID: map[string]*azurepolicy.Constraint{}, assignByID: map[string]AssignmentRef{}}
 	var templates, constraints []gatekeeper.Item
 	snapKinds := map[string]bool{}
 	fromCluster := map[string]bool{} // assignment IDs whose constraints the snapshot already holds
@@ -273,6 +297,19 @@ func (a *Admitter) admitPod(ctx context.Context, in *corev1.Pod, loc source.Loca
 	name := pod.Name
 	v := &Verdict{Kind: "Pod", Namespace: pod.Namespace, Name: name, Loc: loc, Allowed: true, Denials: []Denial{}, Warnings: []string{}, Pod: pod}
 	a.mountServiceAccountToken(v, pod)
+	for _, m := range a.mutators {
+		out, warnings, err := m.Mutate(pod)
+		v.Warnings = append(v.Warnings, warnings...)
+		if err != nil {
+			v.Denials = append(v.Denials, Denial{Layer: LayerMutatingWebhook, Policy: m.Name, Action: "deny", Message: err.Error()})
+			v.Message = err.Error()
+			continue
+		}
+		if out != nil {
+			pod = out
+			v.Pod = pod
+		}
+	}
 	res := a.psa.Admit(podsecurity.Request{Resource: "pods", Namespace: pod.Namespace, Name: name, Meta: &pod.ObjectMeta, Spec: &pod.Spec})
 	a.addPSA(v, res, &pod.Spec)
 	obj := &gatekeeper.Object{Version: "v1", Kind: "Pod", Resource: "pods", Namespace: pod.Namespace, Name: pod.Name, GenerateName: pod.GenerateName, Labels: pod.Labels, Typed: pod, Source: src}

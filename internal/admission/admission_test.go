@@ -289,3 +289,37 @@ func TestCheckImageRegex(t *testing.T) {
 		t.Errorf("the seed's probe %s must get through an unanchored regex, got %v", RegexProbe, leaks)
 	}
 }
+
+// A mutating webhook's sidecar is decided like any container, and explain
+// marks it injected.
+func TestMutatorSidecarIsChecked(t *testing.T) {
+	inject := Mutator{Name: "sidecar-injector", Mutate: func(p *corev1.Pod) (*corev1.Pod, []string, error) {
+		out := p.DeepCopy()
+		out.Spec.Containers = append(out.Spec.Containers, corev1.Container{Name: "proxy", Image: "mcr.microsoft.com/oss/azure/workload-identity/proxy:v1.6.0"})
+		return out, []string{"injected proxy"}, nil
+	}}
+	a, err := NewWithOptions(context.Background(), exampleEnv(t), Options{Mutators: []Mutator{inject}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := snapshot.LoadManifests([]string{"testdata/seed-manifests.yaml"}, snapshot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := a.Explain(context.Background(), objs[3]) // the compliant pod
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x.Verdict.Allowed {
+		t.Error("the injected proxy's image is not from the allowed registry: the pod must be denied")
+	}
+	var injected []string
+	for _, i := range x.Images {
+		if i.Injected {
+			injected = append(injected, i.Container)
+		}
+	}
+	if diff := cmp.Diff([]string{"proxy"}, injected); diff != "" {
+		t.Errorf("injected (-want +got):\n%s", diff)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -106,13 +108,9 @@ func (a *Admitter) Explain(ctx context.Context, o *snapshot.Object) (*Explanatio
 	}
 	if pod != nil {
 		orig := map[string]bool{}
-		if t, ok := o.Typed.(*corev1.Pod); ok {
-			for _, r := range containersOf(&t.Spec) {
+		if spec := specOf(o); spec != nil {
+			for _, r := range containersOf(spec) {
 				orig[r.c.Name] = true
-			}
-		} else {
-			for _, r := range containersOf(&pod.Spec) {
-				orig[r.c.Name] = true // workload templates: the controller adds nothing
 			}
 		}
 		for _, c := range a.gk.Constraints() {
@@ -139,6 +137,34 @@ func (a *Admitter) Explain(ctx context.Context, o *snapshot.Object) (*Explanatio
 		}
 	}
 	return x, nil
+}
+
+// specOf is the pod spec the manifest itself declares (a pod's, or a
+// workload's template): containers beyond it were injected by admission.
+func specOf(o *snapshot.Object) *corev1.PodSpec {
+	switch t := o.Typed.(type) {
+	case *corev1.Pod:
+		return &t.Spec
+	case *appsv1.Deployment:
+		return &t.Spec.Template.Spec
+	case *appsv1.ReplicaSet:
+		return &t.Spec.Template.Spec
+	case *appsv1.StatefulSet:
+		return &t.Spec.Template.Spec
+	case *appsv1.DaemonSet:
+		return &t.Spec.Template.Spec
+	case *batchv1.Job:
+		return &t.Spec.Template.Spec
+	case *batchv1.CronJob:
+		return &t.Spec.JobTemplate.Spec.Template.Spec
+	case *corev1.PodTemplate:
+		return &t.Template.Spec
+	case *corev1.ReplicationController:
+		if t.Spec.Template != nil {
+			return &t.Spec.Template.Spec
+		}
+	}
+	return nil
 }
 
 func listOf(field string) string {
