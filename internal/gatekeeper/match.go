@@ -110,7 +110,7 @@ func ParseMatch(m map[string]any) (*Match, error) {
 	return out, nil
 }
 
-// Target is what a match is decided on: the object's identity and labels,
+// MatchTarget is what a match is decided on: the object's identity and labels,
 // its Namespace object, and its source.
 type MatchTarget struct {
 	Group, Kind  string
