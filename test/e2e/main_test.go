@@ -53,7 +53,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmp)
-	if suite.akssec, err = harness.BuildAkssec(ctx, tmp); err != nil {
+	if suite.akssec, err = harness.BuildAkssec(ctx, "../..", tmp); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
