@@ -96,6 +96,7 @@ func TestPodSecurityAdmission(t *testing.T) {
 		"psa-baseline":   {"pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted"},
 		"psa-pinned":     {"pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/enforce-version": "v1.23", "pod-security.kubernetes.io/audit": "restricted"},
 		"psa-none":       nil,
+		"psa-old":        {"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "v1.22", "pod-security.kubernetes.io/warn": "baseline"},
 	}
 	for ns, labels := range namespaces {
 		makeNamespace(t, ns, labels)
@@ -113,6 +114,42 @@ func TestPodSecurityAdmission(t *testing.T) {
 		makePod("psa-pinned", "privileged", privileged),
 		makePod("psa-pinned", "plain"),
 		makePod("psa-none", "privileged", privileged, hostNetwork),
+		makePod("psa-baseline", "host-path", func(p *corev1.Pod) {
+			p.Spec.Volumes = []corev1.Volume{{Name: "h", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/run"}}}}
+		}),
+		makePod("psa-baseline", "sys-admin", func(p *corev1.Pod) {
+			p.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"SYS_ADMIN", "NET_RAW"}}}
+		}),
+		makePod("psa-baseline", "host-port", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 80, HostPort: 8080}}
+		}),
+		makePod("psa-baseline", "unsafe-sysctl", func(p *corev1.Pod) {
+			p.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []corev1.Sysctl{{Name: "kernel.msgmax", Value: "65536"}, {Name: "net.ipv4.ping_group_range", Value: "0 1"}}}
+		}),
+		makePod("psa-baseline", "seccomp-unconfined", func(p *corev1.Pod) {
+			p.Spec.SecurityContext = &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}}
+		}),
+		makePod("psa-baseline", "proc-mount", func(p *corev1.Pod) {
+			um := corev1.UnmaskedProcMount
+			p.Spec.HostUsers = ptr.To(false)
+			p.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{ProcMount: &um}
+		}),
+		makePod("psa-restricted", "add-net-bind", restrictedContext, func(p *corev1.Pod) {
+			p.Spec.Containers[0].SecurityContext.Capabilities.Add = []corev1.Capability{"NET_BIND_SERVICE"}
+		}),
+		makePod("psa-restricted", "add-chown", restrictedContext, func(p *corev1.Pod) {
+			p.Spec.Containers[0].SecurityContext.Capabilities.Add = []corev1.Capability{"CHOWN"}
+		}),
+		makePod("psa-restricted", "nfs-volume", restrictedContext, func(p *corev1.Pod) {
+			p.Spec.Volumes = []corev1.Volume{{Name: "n", VolumeSource: corev1.VolumeSource{NFS: &corev1.NFSVolumeSource{Server: "nfs", Path: "/x"}}}}
+		}),
+		makePod("psa-restricted", "ephemeral-and-secret", restrictedContext, func(p *corev1.Pod) {
+			p.Spec.Volumes = []corev1.Volume{{Name: "s", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "x"}}},
+				{Name: "e", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+		}),
+		makePod("psa-old", "plain"),
+		makePod("psa-old", "no-seccomp", restrictedContext, func(p *corev1.Pod) { p.Spec.SecurityContext.SeccompProfile = nil }),
+		makePod("psa-old", "privileged", privileged),
 	}
 
 	// The API server's answers.
