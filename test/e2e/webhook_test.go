@@ -229,7 +229,11 @@ current-context: webhook
 	if err != nil {
 		t.Skip(err)
 	}
+	// aks-viewers' object ID, from the example's groups.json.
+	const viewers = "2b222222-0000-4000-8000-000000000002"
+	carol := harness.TokenUser{Token: "carol-token", Name: "carol@contoso.com", Groups: []string{viewers}}
 	c, err := harness.Start(ctx, bins, harness.Options{
+		Users:              []harness.TokenUser{carol},
 		AuthorizationModes: []string{"RBAC", "Webhook"},
 		ExtraArgs: []string{"--authorization-webhook-config-file=" + kubeconfig, "--authorization-webhook-version=v1",
 			"--authorization-webhook-cache-authorized-ttl=0s", "--authorization-webhook-cache-unauthorized-ttl=0s"},
@@ -242,8 +246,6 @@ current-context: webhook
 	if err != nil {
 		t.Fatal(err)
 	}
-	// aks-viewers' object ID, from the example's groups.json.
-	const viewers = "2b222222-0000-4000-8000-000000000002"
 	tests := []struct {
 		verb    string
 		allowed bool
@@ -269,5 +271,29 @@ current-context: webhook
 				t.Errorf("reason %q does not name the snapshot's binding", r.Status.Reason)
 			}
 		})
+	}
+
+	// Lab 1 with kubectl, the real client, as carol: the viewer lists
+	// pods; deleting one is forbidden with the API server's message.
+	kc, err := c.KubeconfigFor(carol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubectl := func(args ...string) (string, error) {
+		out, err := exec.Command("kubectl", append([]string{"--kubeconfig", kc}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	if _, err := exec.LookPath("kubectl"); err != nil {
+		t.Skip("kubectl is not installed")
+	}
+	if out, err := kubectl("get", "pods"); err != nil {
+		t.Errorf("kubectl get pods as carol: %v\n%s", err, out)
+	}
+	out, err := kubectl("delete", "pod", "myapp")
+	if want := `pods "myapp" is forbidden: User "carol@contoso.com" cannot delete resource "pods" in API group "" in the namespace "default"`; err == nil || !strings.Contains(out, want) {
+		t.Errorf("kubectl delete pod as carol: %v\n%s\nwant %q", err, out, want)
+	}
+	if out, _ := kubectl("auth", "can-i", "delete", "pods"); strings.TrimSpace(out) != "no" {
+		t.Errorf("kubectl auth can-i delete pods as carol = %q, want no", out)
 	}
 }

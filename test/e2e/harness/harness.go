@@ -85,6 +85,14 @@ type Options struct {
 	// ReadyTimeout bounds the wait for /readyz; default 3 minutes (the
 	// machines are shared).
 	ReadyTimeout time.Duration
+	// Users are more static token users, beside the admin.
+	Users []TokenUser
+}
+
+// TokenUser is a line of the API server's static token file.
+type TokenUser struct {
+	Token, Name string
+	Groups      []string
 }
 
 // AdminToken is the bootstrap token of the admin user (group
@@ -156,7 +164,7 @@ func Start(ctx context.Context, bins Binaries, opts Options) (c *Cluster, err er
 		return c, fmt.Errorf("etcd: %w", err)
 	}
 
-	if err := c.writeCredentials(); err != nil {
+	if err := c.writeCredentials(opts.Users); err != nil {
 		return c, err
 	}
 	args := []string{
@@ -202,6 +210,31 @@ func (c *Cluster) RestConfig() *rest.Config {
 		Burst:           1000,
 		Timeout:         30 * time.Second,
 	}
+}
+
+// KubeconfigFor writes a kubeconfig for a token user and returns its path.
+func (c *Cluster) KubeconfigFor(u TokenUser) (string, error) {
+	p := filepath.Join(c.Dir, "kubeconfig-"+u.Token)
+	kc := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: e2e
+  cluster:
+    server: %s
+    certificate-authority: %s
+users:
+- name: u
+  user:
+    token: %s
+contexts:
+- name: e2e
+  context:
+    cluster: e2e
+    user: u
+    namespace: default
+current-context: e2e
+`, c.URL, c.CAFile, u.Token)
+	return p, os.WriteFile(p, []byte(kc), 0o600)
 }
 
 // Client is a typed client for the admin user.
@@ -339,7 +372,7 @@ func (c *Cluster) httpClient() (*http.Client, error) {
 
 // writeCredentials writes the CA and serving certificate (for 127.0.0.1
 // and localhost), the service account key and the static token file.
-func (c *Cluster) writeCredentials() error {
+func (c *Cluster) writeCredentials(users []TokenUser) error {
 	caPEM, _, _, err := WriteServingCert(c.Dir, "serving")
 	if err != nil {
 		return err
@@ -355,6 +388,9 @@ func (c *Cluster) writeCredentials() error {
 		"ca.crt":     c.caPEM,
 		"sa.key":     pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(saKey)}),
 		"tokens.csv": []byte(AdminToken + `,admin,admin-uid,"system:masters"` + "\n"),
+	}
+	for i, u := range users {
+		files["tokens.csv"] = fmt.Appendf(files["tokens.csv"], "%s,%s,uid-%d,%q\n", u.Token, u.Name, i, strings.Join(u.Groups, ","))
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(c.Dir, name), data, 0o600); err != nil {
