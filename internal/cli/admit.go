@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/akssec/akssec/internal/admission"
+	"github.com/akssec/akssec/internal/graph"
 	"github.com/akssec/akssec/internal/snapshot"
 )
 
@@ -50,7 +51,7 @@ func (p *admitParams) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := admission.New(ctx, e)
+	a, err := graph.Admitter(ctx, e)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/akssec/akssec/internal/admission"
+	"github.com/akssec/akssec/internal/graph"
 	"github.com/akssec/akssec/internal/snapshot"
 )
 
@@ -44,7 +45,7 @@ func (p *explainDeniedParams) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := admission.New(ctx, e)
+	a, err := graph.Admitter(ctx, e)
 	if err != nil {
 		return err
 	}

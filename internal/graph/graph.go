@@ -171,7 +171,7 @@ func kvSecretID(vault, sec string) string { return "keyvault/" + strings.ToLower
 
 // Build makes the graph. It prepares the layer engines itself.
 func Build(ctx context.Context, e *env.Environment) (*Graph, error) {
-	adm, err := admission.New(ctx, e)
+	adm, err := Admitter(ctx, e)
 	if err != nil {
 		return nil, err
 	}

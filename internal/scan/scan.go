@@ -65,7 +65,7 @@ func Run(ctx context.Context, e *env.Environment, opts Options) (*Result, error)
 	}
 	progress("preparing engines")
 	authz := rbac.New(e)
-	adm, err := admission.New(ctx, e)
+	adm, err := graph.Admitter(ctx, e)
 	if err != nil {
 		return nil, fmt.Errorf("admission: %w", err)
 	}

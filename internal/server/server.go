@@ -34,6 +34,7 @@ import (
 	"github.com/akssec/akssec/internal/admission"
 	"github.com/akssec/akssec/internal/azurerbac"
 	"github.com/akssec/akssec/internal/env"
+	"github.com/akssec/akssec/internal/graph"
 	"github.com/akssec/akssec/internal/rbac"
 )
 
@@ -47,7 +48,7 @@ type Engines struct {
 
 // Prepare builds the engines of an Environment.
 func Prepare(ctx context.Context, e *env.Environment) (*Engines, error) {
-	a, err := admission.New(ctx, e)
+	a, err := graph.Admitter(ctx, e)
 	if err != nil {
 		return nil, fmt.Errorf("preparing admission: %w", err)
 	}

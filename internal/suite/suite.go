@@ -224,7 +224,7 @@ func (en *engines) rbac() *rbac.Batch {
 
 func (en *engines) admission() (*admission.Admitter, error) {
 	if en.adm == nil {
-		a, err := admission.New(en.ctx, en.e)
+		a, err := graph.Admitter(en.ctx, en.e)
 		if err != nil {
 			return nil, err
 		}
