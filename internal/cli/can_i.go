@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -215,15 +214,11 @@ func (p *canIParams) run(ctx context.Context, args []string) error {
 }
 
 func (p *canIParams) runBatch(ctx context.Context) error {
-	var in io.Reader = p.g.streams.In
-	if p.file != "-" {
-		f, err := os.Open(p.file)
-		if err != nil {
-			return usageErrorf("%v", err)
-		}
-		defer f.Close()
-		in = f
+	in, err := p.g.openInput(p.file)
+	if err != nil {
+		return err
 	}
+	defer in.Close()
 	e, err := p.g.loadEnv(ctx)
 	if err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -128,15 +127,11 @@ func reachJSON(a netpol.Answer) reachLine {
 }
 
 func (p *reachParams) batch(ctx context.Context) error {
-	var in io.Reader = p.g.streams.In
-	if p.file != "-" {
-		f, err := os.Open(p.file)
-		if err != nil {
-			return usageErrorf("%v", err)
-		}
-		defer f.Close()
-		in = f
+	in, err := p.g.openInput(p.file)
+	if err != nil {
+		return err
 	}
+	defer in.Close()
 	e, err := p.g.loadEnv(ctx)
 	if err != nil {
 		return err

@@ -165,6 +165,18 @@ func (g *globalOptions) checkOutput(formats ...string) error {
 	return usageErrorf("output format %q is not supported here, expected one of %s", g.output, strings.Join(formats, ", "))
 }
 
+// openInput opens a batch input: a file, or standard input for "-".
+func (g *globalOptions) openInput(file string) (io.ReadCloser, error) {
+	if file == "-" {
+		return io.NopCloser(g.streams.In), nil
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	return f, nil
+}
+
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
