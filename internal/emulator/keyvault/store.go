@@ -342,16 +342,12 @@ func (s *Store) GetDeleted(vault, name string, now time.Time) (*Secret, *Version
 		ver  *Version
 	)
 	err := s.db.View(func(tx *bolt.Tx) error {
-		b, _ := secretBucket(tx, vault, name, false)
-		if b == nil {
+		b, m, err := deletedSecret(tx, vault, name, now)
+		if errors.Is(err, errNoBucket) {
 			return ErrNotFound
 		}
-		m, err := readMeta(b)
 		if err != nil {
 			return err
-		}
-		if m == nil || m.Deleted == nil || expired(m, now) {
-			return ErrNotDeleted
 		}
 		v, err := readVersion(b, m.Latest())
 		meta, ver = m, v
@@ -367,16 +363,9 @@ func (s *Store) Recover(vault, name string, now time.Time) (*Secret, *Version, e
 		ver  *Version
 	)
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		b, _ := secretBucket(tx, vault, name, false)
-		if b == nil {
-			return ErrNotDeleted
-		}
-		m, err := readMeta(b)
+		b, m, err := deletedSecret(tx, vault, name, now)
 		if err != nil {
 			return err
-		}
-		if m == nil || m.Deleted == nil || expired(m, now) {
-			return ErrNotDeleted
 		}
 		m.Deleted = nil
 		v, err := readVersion(b, m.Latest())
@@ -389,19 +378,32 @@ func (s *Store) Recover(vault, name string, now time.Time) (*Secret, *Version, e
 	return meta, ver, err
 }
 
+// errNoBucket wraps ErrNotDeleted when the vault holds no such secret at
+// all, for callers that answer "not found" then.
+var errNoBucket = fmt.Errorf("%w: no such secret", ErrNotDeleted)
+
+// deletedSecret finds a soft-deleted secret whose retention has not run
+// out, or says why not.
+func deletedSecret(tx *bolt.Tx, vault, name string, now time.Time) (*bolt.Bucket, *Secret, error) {
+	b, _ := secretBucket(tx, vault, name, false)
+	if b == nil {
+		return nil, nil, errNoBucket
+	}
+	m, err := readMeta(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m == nil || m.Deleted == nil || expired(m, now) {
+		return nil, nil, ErrNotDeleted
+	}
+	return b, m, nil
+}
+
 // Purge removes a soft-deleted secret for good.
 func (s *Store) Purge(vault, name string, now time.Time) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		b, _ := secretBucket(tx, vault, name, false)
-		if b == nil {
-			return ErrNotDeleted
-		}
-		m, err := readMeta(b)
-		if err != nil {
+		if _, _, err := deletedSecret(tx, vault, name, now); err != nil {
 			return err
-		}
-		if m == nil || m.Deleted == nil || expired(m, now) {
-			return ErrNotDeleted
 		}
 		return tx.Bucket([]byte(strings.ToLower(vault))).DeleteBucket([]byte(strings.ToLower(name)))
 	})
