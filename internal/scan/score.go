@@ -70,9 +70,6 @@ func Score(e *env.Environment, fs []finding.Finding) []LayerScore {
 			s.Status = NotChecked
 			s.Evidence = append(s.Evidence, reason)
 		}
-		if s.Status == Pass && len(s.Evidence) == 0 {
-			s.Evidence = append(s.Evidence, "no findings")
-		}
 		out = append(out, s)
 	}
 	return out
