@@ -149,6 +149,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/validate", s.review("/validate", s.validate))
 	mux.Handle("/authorize", s.review("/authorize", s.authorize))
+	mux.Handle("/mutate/workload-identity", s.review("/mutate/workload-identity", s.mutateWorkloadIdentity))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if s.engines.Load() == nil {

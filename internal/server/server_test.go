@@ -534,3 +534,43 @@ func TestCertReloader(t *testing.T) {
 		t.Errorf("a bad pair replaced the serving certificate (err %v)", err)
 	}
 }
+
+func TestMutateWorkloadIdentity(t *testing.T) {
+	s := newTestServer(t, Options{})
+	h := s.Handler()
+	labelled := makePod("default", "wi", func(p *corev1.Pod) {
+		p.Labels = map[string]string{"azure.workload.identity/use": "true"}
+		p.Spec.ServiceAccountName = "myapp-sa"
+	})
+	r := decodeAdmission(t, post(t, h, "/mutate/workload-identity", "application/json", admissionBody(t, "wi-1", labelled)))
+	if r.Response.UID != "wi-1" || !r.Response.Allowed || r.Response.PatchType == nil {
+		t.Fatalf("response = %+v", r.Response)
+	}
+	var ops []struct {
+		Op, Path string
+		Value    corev1.PodSpec
+	}
+	if err := json.Unmarshal(r.Response.Patch, &ops); err != nil || len(ops) != 1 || ops[0].Path != "/spec" {
+		t.Fatalf("patch = %s (%v)", r.Response.Patch, err)
+	}
+	env := map[string]string{}
+	for _, e := range ops[0].Value.Containers[0].Env {
+		env[e.Name] = e.Value
+	}
+	if env["AZURE_CLIENT_ID"] != "c1000000-0000-4000-8000-000000000001" || env["AZURE_TENANT_ID"] != "5f1c3b2a-8d4e-4f6a-9b7c-1e2d3c4b5a60" {
+		t.Errorf("injected env = %v", env)
+	}
+	// The webhook refuses a host-network pod that asks for the proxy.
+	hostNet := labelled.DeepCopy()
+	hostNet.Annotations = map[string]string{"azure.workload.identity/inject-proxy-sidecar": "true"}
+	hostNet.Spec.HostNetwork = true
+	r = decodeAdmission(t, post(t, h, "/mutate/workload-identity", "application/json", admissionBody(t, "wi-2", hostNet)))
+	if r.Response.Allowed || !strings.Contains(r.Response.Result.Message, "hostNetwork is set to true, cannot inject proxy sidecar") {
+		t.Errorf("host-network proxy pod: %+v", r.Response)
+	}
+	// An unlabelled pod passes unpatched.
+	r = decodeAdmission(t, post(t, h, "/mutate/workload-identity", "application/json", admissionBody(t, "wi-3", makePod("default", "plain"))))
+	if !r.Response.Allowed || r.Response.Patch != nil {
+		t.Errorf("unlabelled pod: %+v", r.Response)
+	}
+}
