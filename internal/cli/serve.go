@@ -38,6 +38,9 @@ func newServeCommand(g *globalOptions) *cobra.Command {
   /validate   AdmissionReview: Gatekeeper and Azure Policy (as the Azure Policy
               add-on enforces them) on pods; with --pod-security also Pod
               Security Admission, for dry-run comparison with the API server
+  /mutate/workload-identity
+              AdmissionReview: the Azure Workload Identity webhook's mutation
+              (env, projected token, proxy containers) as a JSON patch
   /authorize  SubjectAccessReview: Azure RBAC for Kubernetes as AKS's
               authorization webhook decides (--chain azure), or the whole
               chain: system:masters, RBAC, Azure RBAC (--chain full)
