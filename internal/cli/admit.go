@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/akssec/akssec/internal/admission"
+	"github.com/akssec/akssec/internal/env"
 	"github.com/akssec/akssec/internal/graph"
 	"github.com/akssec/akssec/internal/snapshot"
 )
@@ -51,7 +52,7 @@ func (p *admitParams) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := graph.Admitter(ctx, e)
+	a, err := graph.Admitter(ctx, withNamespacesOf(e, objs))
 	if err != nil {
 		return err
 	}
@@ -184,4 +185,17 @@ func deciders(v *admission.Verdict) string {
 		}
 	}
 	return strings.Join(out, ", ")
+}
+
+// withNamespacesOf is the Environment as kubectl apply leaves it for the
+// objects' pods: the files' namespaces are created (or updated) first, so
+// Pod Security decides with their labels.
+func withNamespacesOf(e *env.Environment, objs []*snapshot.Object) *env.Environment {
+	var namespaces []*snapshot.Object
+	for _, o := range objs {
+		if o.Group == "" && o.Kind == "Namespace" {
+			namespaces = append(namespaces, o)
+		}
+	}
+	return e.Apply(namespaces)
 }

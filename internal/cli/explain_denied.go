@@ -45,7 +45,7 @@ func (p *explainDeniedParams) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := graph.Admitter(ctx, e)
+	a, err := graph.Admitter(ctx, withNamespacesOf(e, objs))
 	if err != nil {
 		return err
 	}

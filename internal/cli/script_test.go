@@ -29,6 +29,7 @@ func TestScripts(t *testing.T) {
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("EXAMPLE", example)
+			env.Setenv("REPO", filepath.Dir(filepath.Dir(example)))
 			return nil
 		},
 	})

@@ -163,3 +163,23 @@ func TestExampleDirectory(t *testing.T) {
 		}
 	}
 }
+
+func TestApply(t *testing.T) {
+	e := load(t, map[string]string{"kubernetes/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: a, labels: {x: old}}\n"})
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "m.yaml"), []byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: a, labels: {x: new}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n"), 0o644)
+	objs, err := snapshot.LoadManifests([]string{filepath.Join(dir, "m.yaml")}, snapshot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := e.Apply(objs)
+	if got := after.Namespace("a").Obj.Labels["x"]; got != "new" {
+		t.Errorf("applied namespace a has x=%q, want new", got)
+	}
+	if after.Namespace("b") == nil || len(after.Namespaces) != 2 {
+		t.Errorf("namespaces after apply: %d", len(after.Namespaces))
+	}
+	if e.Namespace("a").Obj.Labels["x"] != "old" || e.Namespace("b") != nil {
+		t.Error("Apply changed the original Environment")
+	}
+}
