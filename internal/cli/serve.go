@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/akssec/akssec/internal/lab"
 	"github.com/akssec/akssec/internal/server"
 )
 
@@ -26,6 +27,7 @@ type serveParams struct {
 	timeout     time.Duration
 	grace       time.Duration
 	reloadEvery time.Duration
+	labDir      string
 }
 
 func newServeCommand(g *globalOptions) *cobra.Command {
@@ -38,6 +40,9 @@ func newServeCommand(g *globalOptions) *cobra.Command {
   /validate   AdmissionReview: Gatekeeper and Azure Policy (as the Azure Policy
               add-on enforces them) on pods; with --pod-security also Pod
               Security Admission, for dry-run comparison with the API server
+  /authenticate
+              TokenReview: Entra access tokens (of the lab's Entra emulator,
+              --entra-lab-dir) mapped to user info as AKS's Guard maps them
   /mutate/workload-identity
               AdmissionReview: the Azure Workload Identity webhook's mutation
               (env, projected token, proxy containers) as a JSON patch
@@ -67,6 +72,7 @@ requests in flight before exiting. Logs are JSON on stderr.`,
 	f.DurationVar(&p.timeout, "timeout", server.DefaultTimeout, "longest a decision may take")
 	f.DurationVar(&p.grace, "shutdown-grace", 25*time.Second, "how long requests in flight may finish after SIGTERM")
 	f.DurationVar(&p.reloadEvery, "reload-interval", 0, "reload the snapshot this often (0: only on SIGHUP)")
+	f.StringVar(&p.labDir, "entra-lab-dir", "", "lab directory of akssec lab up: /authenticate validates tokens of its Entra emulator")
 	return cmd
 }
 
@@ -96,7 +102,19 @@ func (p *serveParams) run(ctx context.Context) error {
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	srv, err := server.New(ctx, load, server.Options{MaxBodyBytes: p.maxBody, Timeout: p.timeout, Chain: p.chain, PodSecurity: p.podSecurity, Logger: log})
+	opts := server.Options{MaxBodyBytes: p.maxBody, Timeout: p.timeout, Chain: p.chain, PodSecurity: p.podSecurity, Logger: log}
+	if p.labDir != "" {
+		e, err := p.g.loadEnv(ctx)
+		if err != nil {
+			return err
+		}
+		v, err := lab.EntraTokenValidator(p.labDir, e)
+		if err != nil {
+			return usageErrorf("--entra-lab-dir: %v", err)
+		}
+		opts.Tokens = v
+	}
+	srv, err := server.New(ctx, load, opts)
 	if err != nil {
 		return err
 	}

@@ -88,7 +88,10 @@ type Options struct {
 	// PodSecurity makes /validate also enforce Pod Security Admission (the
 	// API server already does; this is for dry-run comparison).
 	PodSecurity bool
-	Logger      *slog.Logger
+	// Tokens validates Entra access tokens for /authenticate (nil: the
+	// endpoint refuses every token, saying why).
+	Tokens TokenValidator
+	Logger *slog.Logger
 }
 
 // Server answers webhook requests with the current engines.
@@ -149,6 +152,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/validate", s.review("/validate", s.validate))
 	mux.Handle("/authorize", s.review("/authorize", s.authorize))
+	mux.Handle("/authenticate", s.review("/authenticate", s.authenticate))
 	mux.Handle("/mutate/workload-identity", s.review("/mutate/workload-identity", s.mutateWorkloadIdentity))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {

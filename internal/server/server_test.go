@@ -25,6 +25,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	admissionv1 "k8s.io/api/admission/v1"
+	authnv1 "k8s.io/api/authentication/v1"
 	authzv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,6 +33,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
+	"github.com/akssec/akssec/internal/emulator/token"
 	"github.com/akssec/akssec/internal/env"
 	"github.com/akssec/akssec/internal/snapshot"
 )
@@ -572,5 +574,67 @@ func TestMutateWorkloadIdentity(t *testing.T) {
 	r = decodeAdmission(t, post(t, h, "/mutate/workload-identity", "application/json", admissionBody(t, "wi-3", makePod("default", "plain"))))
 	if !r.Response.Allowed || r.Response.Patch != nil {
 		t.Errorf("unlabelled pod: %+v", r.Response)
+	}
+}
+
+func TestAuthenticate(t *testing.T) {
+	keys, err := token.NewKeySet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tenant = "5f1c3b2a-8d4e-4f6a-9b7c-1e2d3c4b5a60"
+	iss := "https://sts.windows.net/" + tenant + "/"
+	s := newTestServer(t, Options{Tokens: &token.Validator{Keys: keys.JWKS, Issuers: []string{iss}, Audiences: []string{"6dae42f8-4368-4678-94ff-3960e28e3630"}}})
+	h := s.Handler()
+	sign := func(claims map[string]any) string {
+		now := time.Now()
+		base := map[string]any{"iss": iss, "aud": "6dae42f8-4368-4678-94ff-3960e28e3630", "tid": tenant, "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+		for k, v := range claims {
+			base[k] = v
+		}
+		raw, err := keys.Sign(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	review := func(tok string) authnv1.TokenReviewStatus {
+		body, _ := json.Marshal(authnv1.TokenReview{TypeMeta: metav1.TypeMeta{APIVersion: "authentication.k8s.io/v1", Kind: "TokenReview"}, Spec: authnv1.TokenReviewSpec{Token: tok}})
+		w := post(t, h, "/authenticate", "application/json", body)
+		var r authnv1.TokenReview
+		if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &r) != nil {
+			t.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+		return r.Status
+	}
+	carol := review(sign(map[string]any{"upn": "carol@contoso.com", "oid": "1a111111-0000-4000-8000-000000000003", "groups": []string{"2b222222-0000-4000-8000-000000000002"}}))
+	want := authnv1.UserInfo{Username: "carol@contoso.com", Groups: []string{"2b222222-0000-4000-8000-000000000002"}, Extra: map[string]authnv1.ExtraValue{"oid": {"1a111111-0000-4000-8000-000000000003"}}}
+	if diff := cmp.Diff(want, carol.User); !carol.Authenticated || diff != "" {
+		t.Errorf("carol (-want +got):\n%s", diff)
+	}
+	// A guest's token has no upn: the username is the object ID.
+	if g := review(sign(map[string]any{"oid": "1a111111-0000-4000-8000-000000000007"})); g.User.Username != "1a111111-0000-4000-8000-000000000007" {
+		t.Errorf("guest username = %q", g.User.Username)
+	}
+	// Overage: a user's groups come from the directory (dave: nested groups).
+	dave := review(sign(map[string]any{"upn": "dave@contoso.com", "oid": "1a111111-0000-4000-8000-000000000004", "_claim_names": map[string]string{"groups": "src1"}}))
+	if diff := cmp.Diff([]string{"2b222222-0000-4000-8000-000000000002", "2b222222-0000-4000-8000-000000000005"}, dave.User.Groups); diff != "" {
+		t.Errorf("overage groups (-want +got):\n%s", diff)
+	}
+	if app := review(sign(map[string]any{"oid": "d1000000-0000-4000-8000-000000000001", "idtyp": "app", "_claim_names": map[string]string{"groups": "src1"}})); app.Authenticated ||
+		app.Error != "service principal with group membership exceeding 200 is not supported" {
+		t.Errorf("app with overage: %+v", app)
+	}
+	// Wrong audience, expired, forged: refused.
+	other, _ := token.NewKeySet()
+	forged, _ := other.Sign(map[string]any{"iss": iss, "aud": "6dae42f8-4368-4678-94ff-3960e28e3630", "oid": "x", "exp": time.Now().Add(time.Hour).Unix()})
+	for name, tok := range map[string]string{
+		"audience": sign(map[string]any{"oid": "x", "aud": "api://other"}),
+		"expired":  sign(map[string]any{"oid": "x", "exp": time.Now().Add(-time.Hour).Unix()}),
+		"forged":   forged,
+	} {
+		if st := review(tok); st.Authenticated || !strings.HasPrefix(st.Error, "invalid token") {
+			t.Errorf("%s token: %+v", name, st)
+		}
 	}
 }

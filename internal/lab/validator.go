@@ -1,0 +1,27 @@
+package lab
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	entraemu "github.com/akssec/akssec/internal/emulator/entra"
+	"github.com/akssec/akssec/internal/emulator/token"
+	"github.com/akssec/akssec/internal/env"
+)
+
+// EntraTokenValidator validates the access tokens the lab's Entra emulator
+// issues for the AKS server application, as AKS's authentication webhook
+// validates Entra tokens: RS256 with the emulator's keys, the tenant's v1
+// issuer, audience the AKS server application, unexpired.
+func EntraTokenValidator(dir string, e *env.Environment) (*token.Validator, error) {
+	keysDir := filepath.Join(dir, entraKeysDir)
+	if _, err := os.Stat(keysDir); err != nil {
+		return nil, fmt.Errorf("no Entra emulator keys in %s (run akssec lab up first): %w", dir, err)
+	}
+	keys, err := token.LoadKeySet(keysDir)
+	if err != nil {
+		return nil, err
+	}
+	return &token.Validator{Keys: keys.JWKS, Issuers: []string{entraemu.AccessTokenIssuer(TenantID(e))}, Audiences: []string{AKSServerAppID}}, nil
+}
