@@ -182,21 +182,43 @@ func newLabDownCommand(lp *labParams) *cobra.Command {
 type labTokenParams struct {
 	*labParams
 	sa        string
+	user      string
 	audiences []string
 }
 
 func newLabTokenCommand(lp *labParams) *cobra.Command {
 	p := &labTokenParams{labParams: lp}
 	cmd := &cobra.Command{
-		Use:   "token --sa NAMESPACE/NAME",
-		Short: "Print the projected service-account token the kubelet would mount (audience api://AzureADTokenExchange)",
+		Use:   "token (--sa NAMESPACE/NAME | --user UPN)",
+		Short: "Print a service-account token as the kubelet projects it, or a user's Entra access token for the API server",
 		Long: `token issues a service-account token signed by the lab's cluster issuer, as
 the kubelet projects it for the workload identity webhook: iss is the snapshot
 cluster's OIDC issuer URL, sub system:serviceaccount:NAMESPACE:NAME. Write it to
-the file AZURE_FEDERATED_TOKEN_FILE names.`,
-		Example: `  akssec lab token --sa default/myapp-sa > /tmp/token`,
-		Args:    cobra.NoArgs,
+the file AZURE_FEDERATED_TOKEN_FILE names.
+
+With --user, it prints the access token the lab's Entra emulator gives that
+user for the AKS server application, as kubelogin's sign-in would: use it with
+kubectl --token against an API server authenticating through
+akssec serve --entra-lab-dir.`,
+		Example: `  akssec lab token --sa default/myapp-sa > /tmp/token
+  kubectl --token "$(akssec lab token --user carol@contoso.com)" get pods`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if (p.sa == "") == (p.user == "") {
+				return usageErrorf("give exactly one of --sa and --user")
+			}
+			if p.user != "" {
+				e, err := p.g.loadEnv(cmd.Context())
+				if err != nil {
+					return err
+				}
+				tok, err := lab.UserToken(p.labDir(), e, p.user)
+				if err != nil {
+					return usageErrorf("%v", err)
+				}
+				fmt.Fprintln(p.g.streams.Out, tok)
+				return nil
+			}
 			ns, name, ok := strings.Cut(p.sa, "/")
 			if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
 				return usageErrorf("--sa must be NAMESPACE/NAME, got %q", p.sa)
@@ -213,9 +235,9 @@ the file AZURE_FEDERATED_TOKEN_FILE names.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&p.sa, "sa", "", "service account as NAMESPACE/NAME (required)")
-	cmd.Flags().StringSliceVar(&p.audiences, "audience", nil, "token audience (default api://AzureADTokenExchange)")
-	_ = cmd.MarkFlagRequired("sa")
+	cmd.Flags().StringVar(&p.sa, "sa", "", "service account as NAMESPACE/NAME")
+	cmd.Flags().StringVar(&p.user, "user", "", "Entra user (UPN, object ID or display name): an access token for the AKS server application")
+	cmd.Flags().StringSliceVar(&p.audiences, "audience", nil, "service-account token audience (default api://AzureADTokenExchange)")
 	return cmd
 }
 

@@ -25,3 +25,19 @@ func EntraTokenValidator(dir string, e *env.Environment) (*token.Validator, erro
 	}
 	return &token.Validator{Keys: keys.JWKS, Issuers: []string{entraemu.AccessTokenIssuer(TenantID(e))}, Audiences: []string{AKSServerAppID}}, nil
 }
+
+// UserToken is the access token the lab's Entra emulator gives user for the
+// AKS server application (as kubelogin's device code sign-in would), to
+// use with kubectl --token against an API server whose authentication
+// webhook is akssec serve --entra-lab-dir.
+func UserToken(dir string, e *env.Environment, user string) (string, error) {
+	keys, err := token.LoadKeySet(filepath.Join(dir, entraKeysDir))
+	if err != nil {
+		return "", err
+	}
+	srv, err := entraemu.New(entraemu.Config{TenantID: TenantID(e), Directory: e.Directory, Keys: keys})
+	if err != nil {
+		return "", err
+	}
+	return srv.UserAccessToken(user, entraemu.KubeloginClientID, AKSServerAppID)
+}

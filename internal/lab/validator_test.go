@@ -49,3 +49,33 @@ func TestEntraTokenValidator(t *testing.T) {
 		t.Error("a Key Vault token was accepted by the API server's validator")
 	}
 }
+
+func TestUserTokenPassesTheValidator(t *testing.T) {
+	s, err := snapshot.Load(context.Background(), "../../examples/contoso-bank", snapshot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := env.New(s)
+	dir := t.TempDir()
+	raw, err := UserToken(dir, e, "carol@contoso.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := EntraTokenValidator(dir, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		UPN    string   `json:"upn"`
+		Groups []string `json:"groups"`
+	}
+	if _, err := v.Validate(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.UPN != "carol@contoso.com" || len(c.Groups) != 1 || c.Groups[0] != "2b222222-0000-4000-8000-000000000002" {
+		t.Errorf("claims = %+v", c)
+	}
+	if _, err := UserToken(dir, e, "aks-viewers"); err == nil {
+		t.Error("a token for a group")
+	}
+}

@@ -436,6 +436,24 @@ func (s *Server) accessToken(p *directory.Principal, clientID, resource string, 
 	return s.cfg.Keys.Sign(c)
 }
 
+// KubeloginClientID is the AKS Entra public client (kubelogin) that signs
+// users in for the AKS server application.
+const KubeloginClientID = "80faf920-1908-4b52-b5ef-a8e7bedfc67a"
+
+// UserAccessToken issues the access token a user (object ID, UPN or display
+// name) would get for resource through clientID's device code sign-in,
+// without the sign-in: for tests and `akssec lab token --user`.
+func (s *Server) UserAccessToken(user, clientID, resource string) (string, error) {
+	p, err := s.cfg.Directory.Resolve(user)
+	if err != nil {
+		return "", err
+	}
+	if p.Kind != directory.KindUser {
+		return "", fmt.Errorf("%s is not a user", p)
+	}
+	return s.accessToken(p, clientID, resource, s.cfg.Now(), "user")
+}
+
 // ApproveDeviceCode completes a pending device code sign-in as the user
 // (object ID, UPN or display name), as the person at the browser would.
 func (s *Server) ApproveDeviceCode(userCode, user string) error {
