@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -637,4 +639,76 @@ func TestAuthenticate(t *testing.T) {
 			t.Errorf("%s token: %+v", name, st)
 		}
 	}
+}
+
+// TestShutdownUnderLoad: SIGTERM (ctx cancelled) while 64 clients keep
+// sending: every request the server accepted gets its full answer, with
+// its own UID; requests after the listener closed fail to connect, which
+// clients retry against another replica.
+func TestShutdownUnderLoad(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, pool := selfSigned(t, dir)
+	certs, err := NewCertReloader(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newTestServer(t, Options{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln, certs, 20*time.Second) }()
+	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 64}}
+	var (
+		mu                sync.Mutex
+		answered, refused int
+		broken            []string
+		wg                sync.WaitGroup
+		stop              = make(chan struct{})
+	)
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				uid := strconv.Itoa(w) + "-" + strconv.Itoa(i)
+				resp, err := client.Post("https://"+ln.Addr().String()+"/validate", "application/json", bytes.NewReader(admissionBody(t, uid, makePod("team-alpha", "ok"))))
+				mu.Lock()
+				if err != nil {
+					refused++ // not accepted: the listener is closed
+					mu.Unlock()
+					continue
+				}
+				body, rerr := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if rerr != nil || resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"uid":"`+uid+`"`) {
+					broken = append(broken, fmt.Sprintf("%s: %d %v %.80s", uid, resp.StatusCode, rerr, body))
+				} else {
+					answered++
+				}
+				mu.Unlock()
+			}
+		}(w)
+	}
+	time.Sleep(500 * time.Millisecond)
+	cancel() // SIGTERM under load
+	if err := <-served; err != nil {
+		t.Errorf("Serve = %v", err)
+	}
+	close(stop)
+	wg.Wait()
+	if len(broken) > 0 {
+		t.Errorf("%d accepted requests lost or broken, e.g. %s", len(broken), broken[0])
+	}
+	if answered == 0 {
+		t.Error("no request was answered before the shutdown")
+	}
+	t.Logf("answered %d, refused after close %d", answered, refused)
 }
