@@ -41,6 +41,7 @@ const (
 	CreatePods      NodeKind = "create-pods"
 	ExecPods        NodeKind = "exec-pods"
 	KubeSecrets     NodeKind = "k8s-secrets"
+	BecomeSA        NodeKind = "become-serviceaccount"
 	ManagedIdentity NodeKind = "managed-identity"
 	KeyVaultSecret  NodeKind = "keyvault-secret"
 	EntraIdentity   NodeKind = "entra-managed-identity"
@@ -166,6 +167,7 @@ func saID(ns, name string) string         { return "k8s:serviceaccount:" + ns + 
 func createPodsID(ns string) string       { return "k8s:create-pods:" + ns }
 func execPodsID(ns string) string         { return "k8s:exec-pods:" + ns }
 func kubeSecretsID(ns string) string      { return "k8s:secrets:" + ns }
+func becomeSAID(ns string) string         { return "k8s:become-serviceaccount:" + ns }
 func identityID(name string) string       { return "azure:identity:" + strings.ToLower(name) }
 func kvSecretID(vault, sec string) string { return "keyvault/" + strings.ToLower(vault) + "/" + sec }
 
@@ -220,6 +222,10 @@ func BuildWith(ctx context.Context, e *env.Environment, a *rbac.Authorizer, adm 
 		{"create", "pods", "", createPodsID, CreatePods, "may create pods in", func(ns string) string { return "create pods in " + ns }},
 		{"create", "pods", "exec", execPodsID, ExecPods, "may exec into pods in", func(ns string) string { return "exec into pods in " + ns }},
 		{"get", "secrets", "", kubeSecretsID, KubeSecrets, "may read Secrets in", func(ns string) string { return "Secrets of " + ns }},
+		// Impersonating a ServiceAccount, or minting its token
+		// (serviceaccounts/token create), is becoming it without a pod.
+		{"impersonate", "serviceaccounts", "", becomeSAID, BecomeSA, "may impersonate ServiceAccounts in", func(ns string) string { return "become any ServiceAccount of " + ns }},
+		{"create", "serviceaccounts", "token", becomeSAID, BecomeSA, "may create ServiceAccount tokens in", func(ns string) string { return "become any ServiceAccount of " + ns }},
 	}
 	for _, r := range rights {
 		for _, gr := range a.Grants(r.verb, "", r.resource, r.sub) {
@@ -258,6 +264,12 @@ func BuildWith(ctx context.Context, e *env.Environment, a *rbac.Authorizer, adm 
 			} else {
 				g.Notes = append(g.Notes, fmt.Sprintf("a pod as %s/%s would be denied: %s", ns, name, verdict.Message))
 			}
+		}
+	}
+	for _, sa := range e.ServiceAccounts {
+		if b := becomeSAID(sa.Obj.Namespace); g.nodes[b] != nil {
+			g.edge(b, g.saNode(sa.Obj.Namespace, sa.Obj.Name), "acts as ServiceAccount "+sa.Obj.Name, finding.LayerRBAC,
+				finding.Evidence{Loc: sa.Loc, Text: fmt.Sprintf("ServiceAccount %s/%s", sa.Obj.Namespace, sa.Obj.Name)})
 		}
 	}
 	// Exec into a running pod gives its ServiceAccount token.

@@ -171,3 +171,59 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}
 		t.Error("member of a security group does not reach create pods")
 	}
 }
+
+// Impersonating ServiceAccounts, or creating their tokens, becomes them
+// without a pod: no admission layer stands in the way.
+func TestImpersonationAndTokenRequestBecomeServiceAccounts(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"kubernetes/rbac.yaml": `apiVersion: v1
+kind: ServiceAccount
+metadata: {name: deployer, namespace: x}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: imp, namespace: x}
+rules: [{apiGroups: [""], resources: [serviceaccounts], verbs: [impersonate]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: imp, namespace: x}
+subjects: [{kind: User, apiGroup: rbac.authorization.k8s.io, name: u1@contoso.com}]
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: imp}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: tok, namespace: x}
+rules: [{apiGroups: [""], resources: [serviceaccounts/token], verbs: [create]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: tok, namespace: x}
+subjects: [{kind: User, apiGroup: rbac.authorization.k8s.io, name: u2@contoso.com}]
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: tok}
+`,
+		"azure/users.json": `[{"id": "u-1", "userPrincipalName": "u1@contoso.com"}, {"id": "u-2", "userPrincipalName": "u2@contoso.com"}, {"id": "u-3", "userPrincipalName": "u3@contoso.com"}]`,
+	}
+	for name, content := range files {
+		p := dir + "/" + name
+		os.MkdirAll(p[:strings.LastIndex(p, "/")], 0o755)
+		os.WriteFile(p, []byte(content), 0o644)
+	}
+	s, err := snapshot.Load(context.Background(), dir, snapshot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Build(context.Background(), env.New(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, who := range []string{"u-1", "u-2"} {
+		if p := g.Shortest(principalID(who), saID("x", "deployer"), 0); p == nil {
+			t.Errorf("%s does not become x/deployer", who)
+		}
+	}
+	if p := g.Shortest(principalID("u-3"), saID("x", "deployer"), 0); p != nil {
+		t.Errorf("u3 has no right but becomes x/deployer: %s", p)
+	}
+}
