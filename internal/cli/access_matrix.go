@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -72,9 +71,7 @@ func (p *accessMatrixParams) run(ctx context.Context) error {
 	}
 	out := p.g.streams.Out
 	if p.g.output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(m)
+		return writeJSON(out, m)
 	}
 	scope := "cluster-wide (all namespaces)"
 	if m.Namespace != "" {

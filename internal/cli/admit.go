@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -68,9 +67,7 @@ func (p *admitParams) run(ctx context.Context) error {
 	}
 	out := p.g.streams.Out
 	if p.g.output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(verdicts); err != nil {
+		if err := writeJSON(out, verdicts); err != nil {
 			return err
 		}
 	} else {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -193,9 +192,7 @@ func (p *canIParams) run(ctx context.Context, args []string) error {
 		d = a.Authorize(&attrs)
 	}
 	if p.g.output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rbac.Answer{Allowed: d.Allowed, Denied: d.Denied, Reason: d.Reason, DecidedBy: d.DecidedBy}); err != nil {
+		if err := writeJSON(out, rbac.Answer{Allowed: d.Allowed, Denied: d.Denied, Reason: d.Reason, DecidedBy: d.DecidedBy}); err != nil {
 			return err
 		}
 	} else if d.Allowed {

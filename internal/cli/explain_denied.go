@@ -61,9 +61,7 @@ func (p *explainDeniedParams) run(ctx context.Context) error {
 	}
 	out := p.g.streams.Out
 	if p.g.output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(xs); err != nil {
+		if err := writeJSON(out, xs); err != nil {
 			return err
 		}
 	} else {

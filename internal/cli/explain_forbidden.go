@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -61,9 +60,7 @@ func (p *explainForbiddenParams) run(ctx context.Context, args []string) error {
 	attrs.User = user
 	ex := a.Explain(&attrs, id)
 	if p.g.output == "json" {
-		enc := json.NewEncoder(p.g.streams.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(ex); err != nil {
+		if err := writeJSON(p.g.streams.Out, ex); err != nil {
 			return err
 		}
 	} else {

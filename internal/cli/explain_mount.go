@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -46,9 +45,7 @@ func (p *explainMountParams) run(ctx context.Context) error {
 	m := r.Resolve(pod)
 	ex := r.Explain(m)
 	if p.g.output == "json" {
-		enc := json.NewEncoder(p.g.streams.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(ex); err != nil {
+		if err := writeJSON(p.g.streams.Out, ex); err != nil {
 			return err
 		}
 	} else {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -47,9 +46,7 @@ func (p *explainUnreachableParams) run(ctx context.Context, src, dstSpec string)
 	}
 	out := p.g.streams.Out
 	if p.g.output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
+		return writeJSON(out, struct {
 			Reachable bool             `json:"reachable"`
 			Answer    reachLine        `json:"answer"`
 			Steps     []string         `json:"steps"`

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -188,9 +187,7 @@ func (p *inventoryParams) run(ctx context.Context) error {
 	inv := buildInventory(e)
 	switch p.g.output {
 	case "json":
-		enc := json.NewEncoder(p.g.streams.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(inv)
+		return writeJSON(p.g.streams.Out, inv)
 	case "yaml":
 		b, err := yaml.Marshal(inv)
 		if err != nil {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -51,9 +50,7 @@ func (p *mountParams) run(ctx context.Context) error {
 	}
 	m := secretsstore.New(e).Resolve(pod)
 	if p.g.output == "json" {
-		enc := json.NewEncoder(p.g.streams.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(m); err != nil {
+		if err := writeJSON(p.g.streams.Out, m); err != nil {
 			return err
 		}
 	} else {

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -110,9 +109,7 @@ func (p *netpolMatrixParams) run(ctx context.Context) error {
 				mj.Cells = append(mj.Cells, cellJSON{From: i, To: j, Ports: m.CellString(i, j)})
 			}
 		}
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(mj)
+		return writeJSON(out, mj)
 	case "csv":
 		w := csv.NewWriter(out)
 		_ = w.Write([]string{"from", "to", "ports"})

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -110,9 +109,7 @@ func (p *pathsParams) run(ctx context.Context) error {
 			}
 			out = append(out, d)
 		}
-		enc := json.NewEncoder(p.g.streams.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := writeJSON(p.g.streams.Out, out); err != nil {
 			return err
 		}
 	} else {

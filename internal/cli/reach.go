@@ -76,9 +76,7 @@ func (p *reachParams) one(ctx context.Context, src, dstSpec string) error {
 	}
 	out := p.g.streams.Out
 	if p.g.output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(reachJSON(ans)); err != nil {
+		if err := writeJSON(out, reachJSON(ans)); err != nil {
 			return err
 		}
 	} else {

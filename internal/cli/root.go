@@ -6,6 +6,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -163,6 +164,13 @@ func (g *globalOptions) checkOutput(formats ...string) error {
 		}
 	}
 	return usageErrorf("output format %q is not supported here, expected one of %s", g.output, strings.Join(formats, ", "))
+}
+
+// writeJSON writes v as indented JSON, the -o json form of every command.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // openInput opens a batch input: a file, or standard input for "-".

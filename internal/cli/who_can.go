@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -91,9 +90,7 @@ func (p *whoCanParams) run(ctx context.Context, args []string) error {
 	}
 	out := p.g.streams.Out
 	if p.g.output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(entries)
+		return writeJSON(out, entries)
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SUBJECT\tNAMESPACE\tBINDING\tROLE\tSOURCE")

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -118,9 +117,7 @@ func (p *whoCanReadParams) run(ctx context.Context) error {
 		out = append(out, sr)
 	}
 	if p.g.output == "json" {
-		enc := json.NewEncoder(p.g.streams.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
+		return writeJSON(p.g.streams.Out, struct {
 			Vault   string         `json:"vault"`
 			Secret  string         `json:"secret"`
 			Model   string         `json:"model"`
