@@ -181,16 +181,9 @@ func (s *Store) Get(vault, name, version string, now time.Time) (*Secret, *Versi
 		ver  *Version
 	)
 	err := s.db.View(func(tx *bolt.Tx) error {
-		b, _ := secretBucket(tx, vault, name, false)
-		if b == nil {
-			return ErrNotFound
-		}
-		m, err := readMeta(b)
+		b, m, err := liveSecret(tx, vault, name)
 		if err != nil {
 			return err
-		}
-		if m == nil || m.Deleted != nil {
-			return ErrNotFound
 		}
 		if version == "" {
 			version = m.Latest()
@@ -213,16 +206,9 @@ func (s *Store) Update(vault, name, version string, fn func(*Version), now time.
 		ver  *Version
 	)
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		b, _ := secretBucket(tx, vault, name, false)
-		if b == nil {
-			return ErrNotFound
-		}
-		m, err := readMeta(b)
+		b, m, err := liveSecret(tx, vault, name)
 		if err != nil {
 			return err
-		}
-		if m == nil || m.Deleted != nil {
-			return ErrNotFound
 		}
 		if version == "" {
 			version = m.Latest()
@@ -279,16 +265,9 @@ func (s *Store) List(vault string, deleted bool, now time.Time) ([]Entry, error)
 func (s *Store) Versions(vault, name string) ([]Entry, error) {
 	var out []Entry
 	err := s.db.View(func(tx *bolt.Tx) error {
-		b, _ := secretBucket(tx, vault, name, false)
-		if b == nil {
-			return ErrNotFound
-		}
-		m, err := readMeta(b)
+		b, m, err := liveSecret(tx, vault, name)
 		if err != nil {
 			return err
-		}
-		if m == nil || m.Deleted != nil {
-			return ErrNotFound
 		}
 		for _, id := range m.Versions {
 			v, err := readVersion(b, id)
@@ -310,16 +289,9 @@ func (s *Store) Delete(vault, name string, retention time.Duration, now time.Tim
 		ver  *Version
 	)
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		b, _ := secretBucket(tx, vault, name, false)
-		if b == nil {
-			return ErrNotFound
-		}
-		m, err := readMeta(b)
+		b, m, err := liveSecret(tx, vault, name)
 		if err != nil {
 			return err
-		}
-		if m == nil || m.Deleted != nil {
-			return ErrNotFound
 		}
 		v, err := readVersion(b, m.Latest())
 		if err != nil {
@@ -376,6 +348,22 @@ func (s *Store) Recover(vault, name string, now time.Time) (*Secret, *Version, e
 		return put(b, "meta", m)
 	})
 	return meta, ver, err
+}
+
+// liveSecret finds a secret that exists and is not soft-deleted.
+func liveSecret(tx *bolt.Tx, vault, name string) (*bolt.Bucket, *Secret, error) {
+	b, _ := secretBucket(tx, vault, name, false)
+	if b == nil {
+		return nil, nil, ErrNotFound
+	}
+	m, err := readMeta(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m == nil || m.Deleted != nil {
+		return nil, nil, ErrNotFound
+	}
+	return b, m, nil
 }
 
 // errNoBucket wraps ErrNotDeleted when the vault holds no such secret at
