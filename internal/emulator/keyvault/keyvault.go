@@ -327,7 +327,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, v *Vault, c Calle
 	m := r.Method
 	switch {
 	case parts[0] == "secrets" && len(parts) == 1 && m == http.MethodGet:
-		s.list(w, r, v, c)
+		s.list(w, r, v, c, false)
 	case parts[0] == "secrets" && len(parts) == 2 && m == http.MethodPut:
 		s.set(w, r, v, c, parts[1])
 	case parts[0] == "secrets" && len(parts) == 2 && m == http.MethodGet:
@@ -341,7 +341,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, v *Vault, c Calle
 	case parts[0] == "secrets" && len(parts) == 3 && m == http.MethodPatch:
 		s.update(w, r, v, c, parts[1], parts[2])
 	case parts[0] == "deletedsecrets" && len(parts) == 1 && m == http.MethodGet:
-		s.listDeleted(w, r, v, c)
+		s.list(w, r, v, c, true)
 	case parts[0] == "deletedsecrets" && len(parts) == 2 && m == http.MethodGet:
 		s.getDeleted(w, r, v, c, parts[1])
 	case parts[0] == "deletedsecrets" && len(parts) == 2 && m == http.MethodDelete:
@@ -602,11 +602,12 @@ func page(w http.ResponseWriter, r *http.Request, items []bundle) {
 	writeJSON(w, http.StatusOK, map[string]any{"value": items[start:end], "nextLink": next})
 }
 
-func (s *Server) list(w http.ResponseWriter, r *http.Request, v *Vault, c Caller) {
+// list answers "list secrets" or, with deleted, "list deleted secrets".
+func (s *Server) list(w http.ResponseWriter, r *http.Request, v *Vault, c Caller, deleted bool) {
 	if !s.authorize(w, v, c, ActionList, false, "") {
 		return
 	}
-	es, err := s.cfg.Store.List(v.Name, false, s.cfg.Now())
+	es, err := s.cfg.Store.List(v.Name, deleted, s.cfg.Now())
 	if err != nil {
 		s.storeError(w, err, "")
 		return
@@ -645,22 +646,6 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, v *Vault, c Call
 		return
 	}
 	writeJSON(w, http.StatusOK, s.bundle(r, v, m, ver, true, false))
-}
-
-func (s *Server) listDeleted(w http.ResponseWriter, r *http.Request, v *Vault, c Caller) {
-	if !s.authorize(w, v, c, ActionList, false, "") {
-		return
-	}
-	es, err := s.cfg.Store.List(v.Name, true, s.cfg.Now())
-	if err != nil {
-		s.storeError(w, err, "")
-		return
-	}
-	items := make([]bundle, 0, len(es))
-	for _, e := range es {
-		items = append(items, s.bundle(r, v, e.Secret, e.Version, false, false))
-	}
-	page(w, r, items)
 }
 
 func (s *Server) getDeleted(w http.ResponseWriter, r *http.Request, v *Vault, c Caller, name string) {
