@@ -267,3 +267,43 @@ func TestStorePersistence(t *testing.T) {
 		t.Errorf("after restart: %+v", r)
 	}
 }
+
+// TestListLiveAndDeleted: a deleted secret leaves "list secrets" and shows
+// in "list deleted secrets".
+func TestListLiveAndDeleted(t *testing.T) {
+	f := newFixture(t, filepath.Join(t.TempDir(), "kv.db"))
+	tok := f.sign(t, claims(nil))
+	f.do(t, "PUT", "kv1.vault.test", "/secrets/keep?api-version=7.6", tok, map[string]string{"value": "a"})
+	f.do(t, "PUT", "kv1.vault.test", "/secrets/gone?api-version=7.6", tok, map[string]string{"value": "b"})
+	f.do(t, "DELETE", "kv1.vault.test", "/secrets/gone?api-version=7.6", tok, nil)
+	ids := func(path string) []string {
+		req, _ := http.NewRequest("GET", f.srv.URL+path, nil)
+		req.Host = "kv1.vault.test"
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var page struct {
+			Value []struct {
+				ID       string `json:"id"`
+				Recovery string `json:"recoveryId"`
+			} `json:"value"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
+		}
+		var out []string
+		for _, v := range page.Value {
+			out = append(out, v.ID[strings.LastIndex(v.ID, "/")+1:]+" "+v.Recovery[strings.LastIndex(v.Recovery, "/")+1:])
+		}
+		return out
+	}
+	if diff := cmp.Diff([]string{"keep "}, ids("/secrets?api-version=7.6")); diff != "" {
+		t.Errorf("list secrets (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"gone gone"}, ids("/deletedsecrets?api-version=7.6")); diff != "" {
+		t.Errorf("list deleted secrets (-want +got):\n%s", diff)
+	}
+}
