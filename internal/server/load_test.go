@@ -2,10 +2,8 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"sort"
@@ -28,23 +26,10 @@ func BenchmarkLoad500rps(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("AKSSEC_LOAD_SECONDS")); err == nil && v > 0 {
 		seconds = v
 	}
-	dir := b.TempDir()
-	certFile, keyFile, pool := selfSigned(b, dir)
-	certs, err := NewCertReloader(certFile, keyFile)
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := newTestServer(b, Options{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, ln, certs, 10*time.Second) }()
+	addr, pool, cancel, served := serveTLS(b, newTestServer(b, Options{}), 10*time.Second)
 	defer func() { cancel(); <-served }()
 
-	url := "https://" + ln.Addr().String() + "/validate"
+	url := "https://" + addr + "/validate"
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 256, ForceAttemptHTTP2: true}}
 	bodies := [][]byte{

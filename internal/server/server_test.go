@@ -390,14 +390,15 @@ func BenchmarkValidate(b *testing.B) {
 	s := newTestServer(b, Options{})
 	h := s.Handler()
 	body := admissionBody(b, "u", makePod("team-alpha", "nginx", withImage("docker.io/library/nginx:1.27"), withPrivileged))
+	benchmarkEndpoint(b, h, "/validate", body)
+}
+
+// benchmarkEndpoint posts body to path in process, once per iteration.
+func benchmarkEndpoint(b *testing.B, h http.Handler, path string, body []byte) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		req := httptest.NewRequest(http.MethodPost, "/validate", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		if w.Code != http.StatusOK {
+		if w := post(b, h, path, "application/json", body); w.Code != http.StatusOK {
 			b.Fatal(w.Code)
 		}
 	}
@@ -407,38 +408,16 @@ func BenchmarkAuthorize(b *testing.B) {
 	s := newTestServer(b, Options{Chain: ChainFull})
 	h := s.Handler()
 	body := sarBody(b, "authorization.k8s.io/v1", "carol@contoso.com", []string{"2b222222-0000-4000-8000-000000000002"}, "list", "pods", "default")
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		req := httptest.NewRequest(http.MethodPost, "/authorize", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		if w.Code != http.StatusOK {
-			b.Fatal(w.Code)
-		}
-	}
+	benchmarkEndpoint(b, h, "/authorize", body)
 }
 
 // TestGracefulShutdown cancels Serve while a decision is in flight: the
 // request is still answered, then Serve returns.
 func TestGracefulShutdown(t *testing.T) {
-	dir := t.TempDir()
-	certFile, keyFile, pool := selfSigned(t, dir)
-	certs, err := NewCertReloader(certFile, keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := newTestServer(t, Options{})
 	entered, release := make(chan struct{}), make(chan struct{})
 	s.panicHook = func(string) { close(entered); <-release }
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, ln, certs, 10*time.Second) }()
+	addr, pool, cancel, served := serveTLS(t, s, 10*time.Second)
 
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	type reply struct {
@@ -448,7 +427,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	got := make(chan reply, 1)
 	go func() {
-		resp, err := client.Post("https://"+ln.Addr().String()+"/validate", "application/json", bytes.NewReader(admissionBody(t, "in-flight", makePod("team-alpha", "ok"))))
+		resp, err := client.Post("https://"+addr+"/validate", "application/json", bytes.NewReader(admissionBody(t, "in-flight", makePod("team-alpha", "ok"))))
 		if err != nil {
 			got <- reply{err: err}
 			return
@@ -472,6 +451,26 @@ func TestGracefulShutdown(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Errorf("Serve = %v after a graceful shutdown", err)
 	}
+}
+
+// serveTLS starts s on a loopback TLS listener and returns its address,
+// the pool that trusts its certificate, the context whose cancellation is
+// SIGTERM, and the channel Serve's result arrives on.
+func serveTLS(tb testing.TB, s *Server, grace time.Duration) (addr string, pool *x509.CertPool, cancel context.CancelFunc, served <-chan error) {
+	tb.Helper()
+	certFile, keyFile, pool := selfSigned(tb, tb.TempDir())
+	certs, err := NewCertReloader(certFile, keyFile)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln, certs, grace) }()
+	return ln.Addr().String(), pool, cancel, done
 }
 
 func selfSigned(t testing.TB, dir string) (certFile, keyFile string, pool *x509.CertPool) {
@@ -646,20 +645,7 @@ func TestAuthenticate(t *testing.T) {
 // its own UID; requests after the listener closed fail to connect, which
 // clients retry against another replica.
 func TestShutdownUnderLoad(t *testing.T) {
-	dir := t.TempDir()
-	certFile, keyFile, pool := selfSigned(t, dir)
-	certs, err := NewCertReloader(certFile, keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := newTestServer(t, Options{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, ln, certs, 20*time.Second) }()
+	addr, pool, cancel, served := serveTLS(t, newTestServer(t, Options{}), 20*time.Second)
 	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 64}}
 	var (
 		mu                sync.Mutex
@@ -679,7 +665,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 				default:
 				}
 				uid := strconv.Itoa(w) + "-" + strconv.Itoa(i)
-				resp, err := client.Post("https://"+ln.Addr().String()+"/validate", "application/json", bytes.NewReader(admissionBody(t, uid, makePod("team-alpha", "ok"))))
+				resp, err := client.Post("https://"+addr+"/validate", "application/json", bytes.NewReader(admissionBody(t, uid, makePod("team-alpha", "ok"))))
 				mu.Lock()
 				if err != nil {
 					refused++ // not accepted: the listener is closed
