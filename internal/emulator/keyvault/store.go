@@ -181,14 +181,7 @@ func (s *Store) Get(vault, name, version string, now time.Time) (*Secret, *Versi
 		ver  *Version
 	)
 	err := s.db.View(func(tx *bolt.Tx) error {
-		b, m, err := liveSecret(tx, vault, name)
-		if err != nil {
-			return err
-		}
-		if version == "" {
-			version = m.Latest()
-		}
-		v, err := readVersion(b, version)
+		_, m, v, err := liveVersion(tx, vault, name, version)
 		if err != nil {
 			return err
 		}
@@ -206,14 +199,7 @@ func (s *Store) Update(vault, name, version string, fn func(*Version), now time.
 		ver  *Version
 	)
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		b, m, err := liveSecret(tx, vault, name)
-		if err != nil {
-			return err
-		}
-		if version == "" {
-			version = m.Latest()
-		}
-		v, err := readVersion(b, version)
+		b, m, v, err := liveVersion(tx, vault, name, version)
 		if err != nil {
 			return err
 		}
@@ -364,6 +350,22 @@ func liveSecret(tx *bolt.Tx, vault, name string) (*bolt.Bucket, *Secret, error) 
 		return nil, nil, ErrNotFound
 	}
 	return b, m, nil
+}
+
+// liveVersion finds a version ("" = latest) of a live secret.
+func liveVersion(tx *bolt.Tx, vault, name, version string) (*bolt.Bucket, *Secret, *Version, error) {
+	b, m, err := liveSecret(tx, vault, name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if version == "" {
+		version = m.Latest()
+	}
+	v, err := readVersion(b, version)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return b, m, v, nil
 }
 
 // errNoBucket wraps ErrNotDeleted when the vault holds no such secret at
