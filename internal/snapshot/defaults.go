@@ -18,7 +18,8 @@ import (
 //     emptyDir (SetDefaults_Volume); container port protocol TCP
 //     (SetDefaults_ContainerPort); serviceAccountName "default" (the
 //     ServiceAccount admission plugin).
-//   - Service: port protocol TCP, targetPort = port (SetDefaults_Service).
+//   - Service: type ClusterIP, port protocol TCP, targetPort = port when
+//     unset (SetDefaults_Service, for headless Services too).
 //
 // Objects read from a live API server already carry these values; applying
 // them again changes nothing.
@@ -41,12 +42,15 @@ func applyDefaults(o *Object) {
 	case *batchv1.CronJob:
 		DefaultPodSpec(&v.Spec.JobTemplate.Spec.Template.Spec)
 	case *corev1.Service:
+		if v.Spec.Type == "" {
+			v.Spec.Type = corev1.ServiceTypeClusterIP
+		}
 		for i := range v.Spec.Ports {
 			p := &v.Spec.Ports[i]
 			if p.Protocol == "" {
 				p.Protocol = corev1.ProtocolTCP
 			}
-			if p.TargetPort.Type == intstr.Int && p.TargetPort.IntVal == 0 && v.Spec.ClusterIP != corev1.ClusterIPNone {
+			if p.TargetPort == intstr.FromInt32(0) || p.TargetPort == intstr.FromString("") {
 				p.TargetPort = intstr.FromInt32(p.Port)
 			}
 		}

@@ -221,6 +221,16 @@ spec:
     - containerPort: 80
   volumes:
   - name: scratch
+---
+apiVersion: v1
+kind: Service
+metadata: {name: headless, namespace: prod}
+spec:
+  clusterIP: None
+  ports:
+  - port: 5432
+  - port: 9187
+    targetPort: ""
 `})
 	s, err := Load(context.Background(), dir, Options{})
 	if err != nil {
@@ -251,6 +261,12 @@ spec:
 	}
 	if pod.Spec.Containers[0].Ports[0].Protocol != corev1.ProtocolTCP {
 		t.Error("container port protocol must default to TCP")
+	}
+	// SetDefaults_Service: type ClusterIP; an unset or empty targetPort is
+	// the port, headless Services included.
+	svc := find(s, "Service", "prod", "headless").Typed.(*corev1.Service)
+	if svc.Spec.Type != corev1.ServiceTypeClusterIP || svc.Spec.Ports[0].TargetPort.IntVal != 5432 || svc.Spec.Ports[1].TargetPort.IntVal != 9187 || svc.Spec.Ports[0].Protocol != corev1.ProtocolTCP {
+		t.Errorf("service defaults: %+v", svc.Spec)
 	}
 }
 
