@@ -647,14 +647,19 @@ func TestAuthenticate(t *testing.T) {
 func TestShutdownUnderLoad(t *testing.T) {
 	addr, pool, cancel, served := serveTLS(t, newTestServer(t, Options{}), 20*time.Second)
 	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 64}}
+	const workers = 64
 	var (
 		mu                sync.Mutex
 		answered, refused int
+		closing           bool // set just before the shutdown starts
 		broken            []string
 		wg                sync.WaitGroup
 		stop              = make(chan struct{})
+		loaded            = make(chan struct{}) // closed once every worker has had an answer
+		perWorker         [workers]int
+		ready             int
 	)
-	for w := 0; w < 64; w++ {
+	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
@@ -668,7 +673,11 @@ func TestShutdownUnderLoad(t *testing.T) {
 				resp, err := client.Post("https://"+addr+"/validate", "application/json", bytes.NewReader(admissionBody(t, uid, makePod("team-alpha", "ok"))))
 				mu.Lock()
 				if err != nil {
-					refused++ // not accepted: the listener is closed
+					if closing {
+						refused++ // not accepted: the listener is closed
+					} else {
+						broken = append(broken, fmt.Sprintf("%s before shutdown: %v", uid, err))
+					}
 					mu.Unlock()
 					continue
 				}
@@ -678,12 +687,26 @@ func TestShutdownUnderLoad(t *testing.T) {
 					broken = append(broken, fmt.Sprintf("%s: %d %v %.80s", uid, resp.StatusCode, rerr, body))
 				} else {
 					answered++
+					if perWorker[w]++; perWorker[w] == 1 {
+						if ready++; ready == workers {
+							close(loaded)
+						}
+					}
 				}
 				mu.Unlock()
 			}
 		}(w)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Shut down only once all 64 clients are connected and sending, however slow the
+	// machine (TLS handshakes under -race on a loaded CI runner can take seconds).
+	select {
+	case <-loaded:
+	case <-time.After(60 * time.Second):
+		t.Error("the 64 clients did not all get an answer within 60s")
+	}
+	mu.Lock()
+	closing = true
+	mu.Unlock()
 	cancel() // SIGTERM under load
 	if err := <-served; err != nil {
 		t.Errorf("Serve = %v", err)
