@@ -340,7 +340,6 @@ func reviewValue(obj *Object) (ast.Value, error) {
 		"requestResource": gvr,
 		"operation":       op,
 		"userInfo":        userInfo,
-		"object":          obj.Object,
 		"oldObject":       nil,
 		"dryRun":          false,
 		"options":         nil,
@@ -352,7 +351,18 @@ func reviewValue(obj *Object) (ast.Value, error) {
 	if obj.Namespace != "" {
 		r["namespace"] = obj.Namespace
 	}
-	return toValue(r)
+	v, err := toValue(r)
+	if err != nil {
+		return nil, err
+	}
+	// The object is converted lazily: a template reads a few of its fields,
+	// and converting a whole pod costs more than evaluating most templates.
+	var object ast.Value = ast.NullValue
+	if obj.Object != nil {
+		object = ast.LazyObject(obj.Object)
+	}
+	v.(ast.Object).Insert(ast.StringTerm("object"), ast.NewTerm(object))
+	return v, nil
 }
 
 // ToMap serializes a Go object as the API server would and decodes it into
