@@ -20,6 +20,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -72,7 +74,13 @@ type Engine struct {
 	constraints []*Constraint        // by kind, then name
 	problems    []Problem
 	store       storage.Store
+	nsValues    sync.Map // *corev1.Namespace → ast.Value (namespaceValue)
+	nsCached    atomic.Int64
 }
+
+// maxNamespaceValues bounds the namespace cache: callers that make a new
+// Namespace object per review (unknown namespaces) must not grow it forever.
+const maxNamespaceValues = 100_000
 
 // New compiles the templates and parses the constraints. A template or
 // constraint Gatekeeper would reject is left out and reported in Problems;
@@ -215,7 +223,7 @@ func (e *Engine) Review(ctx context.Context, obj *Object) ([]Result, error) {
 		}
 		obj.Object = m
 	}
-	review, err := reviewValue(obj)
+	review, err := e.reviewValue(obj)
 	if err != nil {
 		return nil, err
 	}
@@ -313,18 +321,10 @@ var (
 // reviewValue builds input.review as the target hands it to Rego: the
 // AdmissionRequest's JSON (uid, kind, resource, name, namespace, operation,
 // userInfo, object, oldObject, dryRun, options) plus namespaceObject.
-func reviewValue(obj *Object) (ast.Value, error) {
+func (e *Engine) reviewValue(obj *Object) (ast.Value, error) {
 	op := obj.Operation
 	if op == "" {
 		op = "CREATE"
-	}
-	var nsObj any
-	if obj.NamespaceObject != nil {
-		m, err := ToMap(obj.NamespaceObject)
-		if err != nil {
-			return nil, err
-		}
-		nsObj = m
 	}
 	userInfo := obj.UserInfo
 	if userInfo == nil {
@@ -343,7 +343,6 @@ func reviewValue(obj *Object) (ast.Value, error) {
 		"oldObject":       nil,
 		"dryRun":          false,
 		"options":         nil,
-		"namespaceObject": nsObj,
 	}
 	if obj.Name != "" {
 		r["name"] = obj.Name
@@ -362,6 +361,35 @@ func reviewValue(obj *Object) (ast.Value, error) {
 		object = ast.LazyObject(obj.Object)
 	}
 	v.(ast.Object).Insert(ast.StringTerm("object"), ast.NewTerm(object))
+	nsObj, err := e.namespaceValue(obj.NamespaceObject)
+	if err != nil {
+		return nil, err
+	}
+	v.(ast.Object).Insert(ast.StringTerm("namespaceObject"), ast.NewTerm(nsObj))
+	return v, nil
+}
+
+// namespaceValue converts a Namespace for input.review.namespaceObject
+// once per Namespace object (callers pass the same object for every review
+// in a namespace; the object must not change afterwards).
+func (e *Engine) namespaceValue(ns *corev1.Namespace) (ast.Value, error) {
+	if ns == nil {
+		return ast.NullValue, nil
+	}
+	if v, ok := e.nsValues.Load(ns); ok {
+		return v.(ast.Value), nil
+	}
+	m, err := ToMap(ns)
+	if err != nil {
+		return nil, err
+	}
+	v, err := toValue(m)
+	if err != nil {
+		return nil, err
+	}
+	if e.nsCached.Add(1) <= maxNamespaceValues {
+		e.nsValues.Store(ns, v)
+	}
 	return v, nil
 }
 
