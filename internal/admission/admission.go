@@ -20,6 +20,7 @@ import (
 	"hash/fnv"
 	"sort"
 	"strings"
+	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -128,6 +129,7 @@ type Admitter struct {
 	azureByID  map[string]*azurepolicy.Constraint // constraint name → Azure constraint
 	assignByID map[string]AssignmentRef           // lower-case assignment ID → ref (for snapshot constraints)
 	notes      []string
+	namespaces sync.Map // name → *corev1.Namespace of the snapshot, as served (namespaceObject)
 }
 
 // New prepares an Admitter: PSA over the snapshot's namespaces, the
@@ -460,11 +462,23 @@ func (a *Admitter) namespaceObject(ns string) (*corev1.Namespace, bool) {
 	if ns == "" {
 		return nil, true
 	}
+	if n, ok := a.namespaces.Load(ns); ok {
+		return n.(*corev1.Namespace), true
+	}
 	it := a.env.Namespace(ns)
 	if it == nil {
 		return &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"kubernetes.io/metadata.name": ns}}}, false
 	}
-	n := it.Obj.DeepCopy()
+	n := namespaceAsServed(it.Obj)
+	a.namespaces.Store(ns, n) // the same object every time: the engine caches its Rego value
+	return n, true
+}
+
+// namespaceAsServed is the Namespace as the API server serves it: with its
+// kind and the kubernetes.io/metadata.name label the API server sets.
+func namespaceAsServed(obj *corev1.Namespace) *corev1.Namespace {
+	ns := obj.Name
+	n := obj.DeepCopy()
 	n.APIVersion, n.Kind = "v1", "Namespace"
 	if n.Labels["kubernetes.io/metadata.name"] != ns {
 		if n.Labels == nil {
@@ -472,7 +486,7 @@ func (a *Admitter) namespaceObject(ns string) (*corev1.Namespace, bool) {
 		}
 		n.Labels["kubernetes.io/metadata.name"] = ns
 	}
-	return n, true
+	return n
 }
 
 // review runs the Gatekeeper webhook on the object.
