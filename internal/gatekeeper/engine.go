@@ -197,11 +197,18 @@ type Result struct {
 // constraint order (kind, name), then message order.
 func (e *Engine) Review(ctx context.Context, obj *Object) ([]Result, error) {
 	mt := &MatchTarget{Group: obj.Group, Kind: obj.Kind, Namespace: obj.Namespace, Name: obj.Name, GenerateName: obj.GenerateName, Labels: obj.Labels, NamespaceObject: obj.NamespaceObject, Source: obj.Source}
+	op := obj.Operation
+	if op == "" {
+		op = "CREATE"
+	}
 	var results []Result
 	var matched []*Constraint
 	for _, c := range e.constraints {
 		if len(c.Actions) == 0 {
 			continue // scoped, with no action at the admission webhook
+		}
+		if !c.Template.MatchesOperation(op) {
+			continue // the webhook does not run the template for this operation
 		}
 		ok, err := c.Match.Matches(mt)
 		if err != nil {

@@ -32,6 +32,9 @@ type Template struct {
 	Libs        []string
 	// UsesInventory is true when the Rego reads data.inventory.
 	UsesInventory bool
+	// Operations are the target's operations: the admission operations the
+	// webhook runs the template for (none: every operation).
+	Operations []string
 
 	compiler  *ast.Compiler
 	query     ast.Body
@@ -81,6 +84,13 @@ func ParseTemplate(obj *unstructured.Unstructured, loc source.Location) (*Templa
 	if name, _ := tgt["target"].(string); name != Target {
 		return nil, fmt.Errorf("template %s: target %q is not %s", t.Name, name, Target)
 	}
+	t.Operations = stringSlice(tgt["operations"])
+	for _, op := range t.Operations {
+		if op == "*" && len(t.Operations) > 1 {
+			// gatekeeper pkg/webhook/policy.go validateTemplate
+			return nil, fmt.Errorf("template %s: if '*' is present, must not specify other operations", t.Name)
+		}
+	}
 	if err := t.readSource(tgt); err != nil {
 		return nil, fmt.Errorf("template %s: %w", t.Name, err)
 	}
@@ -88,6 +98,21 @@ func ParseTemplate(obj *unstructured.Unstructured, loc source.Location) (*Templa
 		return nil, fmt.Errorf("template %s: %w", t.Name, err)
 	}
 	return t, nil
+}
+
+// MatchesOperation reports whether the webhook runs the template for an
+// admission operation (frameworks templateClient.MatchesOperation: every
+// operation when the target lists none, or lists "*").
+func (t *Template) MatchesOperation(op string) bool {
+	if len(t.Operations) == 0 {
+		return true
+	}
+	for _, o := range t.Operations {
+		if o == op || o == "*" {
+			return true
+		}
+	}
+	return false
 }
 
 // readSource takes the Rego of the target: the `code` entry with engine
