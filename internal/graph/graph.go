@@ -159,6 +159,30 @@ func (g *Graph) Follow(next map[string]*Edge, src string) *Path {
 	return p
 }
 
+// rightKind is one RBAC right the graph follows: who may do verb on
+// resource[/sub] in a namespace reaches the right's node there.
+type rightKind struct {
+	verb, resource, sub string
+	target              func(ns string) string
+	kind                NodeKind
+	action              string
+	label               func(ns string) string
+}
+
+var rightKinds = []rightKind{
+	{"create", "pods", "", createPodsID, CreatePods, "may create pods in", func(ns string) string { return "create pods in " + ns }},
+	{"create", "pods", "exec", execPodsID, ExecPods, "may exec into pods in", func(ns string) string { return "exec into pods in " + ns }},
+	{"get", "secrets", "", kubeSecretsID, KubeSecrets, "may read Secrets in", func(ns string) string { return "Secrets of " + ns }},
+	// Impersonating a ServiceAccount, or minting its token
+	// (serviceaccounts/token create), is becoming it without a pod.
+	{"impersonate", "serviceaccounts", "", becomeSAID, BecomeSA, "may impersonate ServiceAccounts in", func(ns string) string { return "become any ServiceAccount of " + ns }},
+	{"create", "serviceaccounts", "token", becomeSAID, BecomeSA, "may create ServiceAccount tokens in", func(ns string) string { return "become any ServiceAccount of " + ns }},
+}
+
+func (g *Graph) rightNode(r rightKind, ns string) string {
+	return g.node(r.target(ns), r.kind, r.label(ns))
+}
+
 // IDs of nodes, stable across runs so users can name them.
 func principalID(id string) string        { return principalPrefix + strings.ToLower(id) }
 func kubeUserID(name string) string       { return "k8s:user:" + name }
@@ -211,23 +235,7 @@ func BuildWith(ctx context.Context, e *env.Environment, a *rbac.Authorizer, adm 
 
 	// RBAC: who may create pods, exec into pods, read Secrets, where.
 	nss := e.NamespaceNames()
-	type right struct {
-		verb, resource, sub string
-		target              func(ns string) string
-		kind                NodeKind
-		action              string
-		label               func(ns string) string
-	}
-	rights := []right{
-		{"create", "pods", "", createPodsID, CreatePods, "may create pods in", func(ns string) string { return "create pods in " + ns }},
-		{"create", "pods", "exec", execPodsID, ExecPods, "may exec into pods in", func(ns string) string { return "exec into pods in " + ns }},
-		{"get", "secrets", "", kubeSecretsID, KubeSecrets, "may read Secrets in", func(ns string) string { return "Secrets of " + ns }},
-		// Impersonating a ServiceAccount, or minting its token
-		// (serviceaccounts/token create), is becoming it without a pod.
-		{"impersonate", "serviceaccounts", "", becomeSAID, BecomeSA, "may impersonate ServiceAccounts in", func(ns string) string { return "become any ServiceAccount of " + ns }},
-		{"create", "serviceaccounts", "token", becomeSAID, BecomeSA, "may create ServiceAccount tokens in", func(ns string) string { return "become any ServiceAccount of " + ns }},
-	}
-	for _, r := range rights {
+	for _, r := range rightKinds {
 		for _, gr := range a.Grants(r.verb, "", r.resource, r.sub) {
 			from := g.subjectNode(gr.Subject)
 			if from == "" {
@@ -242,11 +250,16 @@ func BuildWith(ctx context.Context, e *env.Environment, a *rbac.Authorizer, adm 
 				ev = append(ev, finding.Evidence{Loc: gr.RoleLoc, Text: "role " + gr.Role})
 			}
 			for _, ns := range targets {
-				to := g.node(r.target(ns), r.kind, r.label(ns))
-				g.edge(from, to, r.action+" "+ns, finding.LayerRBAC, ev...)
+				g.edge(from, g.rightNode(r, ns), r.action+" "+ns, finding.LayerRBAC, ev...)
 			}
 		}
 	}
+
+	// Rights gained by granting them to oneself: bind, escalate; and
+	// identities gained by impersonating users and groups.
+	g.addBindEdges(a, nss)
+	g.addEscalateEdges(a, nss)
+	g.addImpersonationEdges(a)
 
 	// A pod may run as any ServiceAccount of its namespace; whoever may
 	// create pods there becomes any of them, if admission admits such a pod.
@@ -281,6 +294,11 @@ func BuildWith(ctx context.Context, e *env.Environment, a *rbac.Authorizer, adm 
 		}
 	}
 
+	// Node access: a pod that escapes to its node gets every token there.
+	if err := g.addNodeAccess(ctx, e, adm); err != nil {
+		return nil, err
+	}
+
 	// Workload identity: a ServiceAccount federated to an identity becomes it.
 	for _, b := range ss.Federation().Bindings() {
 		id := g.node(identityID(b.Identity.Name), ManagedIdentity, "managed identity "+b.Identity.Name)
@@ -307,6 +325,9 @@ func BuildWith(ctx context.Context, e *env.Environment, a *rbac.Authorizer, adm 
 		}
 		g.edge(from, to, "gets secret "+rd.Secret, finding.LayerSecrets, ev...)
 	}
+
+	// Registries: who may pull from or push to which container registry.
+	g.addRegistries(e)
 	return g, nil
 }
 
@@ -504,12 +525,16 @@ func (g *Graph) AllSimple(src, dst string, maxHops int) []Path {
 
 // Resolve finds the node a user names: an Entra principal (UPN, object ID,
 // display name, client ID), "keyvault/VAULT/SECRET" or "VAULT/SECRET", a
+// container registry "acr/NAME", a
 // ServiceAccount "serviceaccount/NS/NAME", or a node ID.
 func (g *Graph) Resolve(dir *entra.Directory, name string) ([]string, error) {
 	if _, ok := g.nodes[name]; ok {
 		return []string{name}, nil
 	}
 	lower := strings.ToLower(name)
+	if strings.HasPrefix(lower, "acr/") && g.nodes[lower] != nil {
+		return []string{lower}, nil
+	}
 	if rest, ok := strings.CutPrefix(lower, "keyvault/"); ok {
 		lower = rest
 	}
@@ -550,11 +575,12 @@ func (g *Graph) Sources() []string {
 	return out
 }
 
-// Targets are the crown jewels: Key Vault secrets.
+// Targets are the crown jewels: Key Vault secrets and container
+// registries.
 func (g *Graph) Targets() []string {
 	var out []string
 	for _, id := range g.order {
-		if g.nodes[id].Kind == KeyVaultSecret {
+		if k := g.nodes[id].Kind; k == KeyVaultSecret || k == Registry {
 			out = append(out, id)
 		}
 	}
