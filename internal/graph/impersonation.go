@@ -106,16 +106,22 @@ func (g *Graph) impersonate(a *rbac.Authorizer, resource string, names []string,
 			rule := &r.Rules[i]
 			if len(rule.ResourceNames) > 0 && rbac.VerbMatches(rule, "impersonate") && rbac.APIGroupMatches(rule, "") && rbac.ResourceMatches(rule, resource, "") {
 				for _, n := range rule.ResourceNames {
-					listed[n] = true
+					// A ServiceAccount username is checked as the
+					// ServiceAccount, never as a user.
+					if _, _, isSA := authn.SplitServiceAccountUsername(n); !isSA || resource != "users" {
+						listed[n] = true
+					}
 				}
 			}
 		}
 	}
-	var named []string
+	isNode := map[string]bool{}
 	for _, n := range names {
-		if listed[n] {
-			named = append(named, n)
-		}
+		isNode[n] = true
+	}
+	named := make([]string, 0, len(listed))
+	for n := range listed {
+		named = append(named, n)
 	}
 	sort.Strings(named)
 	for _, n := range named {
@@ -124,9 +130,13 @@ func (g *Graph) impersonate(a *rbac.Authorizer, resource string, names []string,
 			if !ok || anyOf[id] {
 				continue
 			}
-			g.edge(g.subjectNode(gr.Subject), nodeID(n), "may impersonate "+kind+" "+n, finding.LayerRBAC, evOf(gr)...)
+			// Any name counts for the Impersonate-User a group needs;
+			// edges go to the names the graph has nodes for.
 			if mark != nil {
 				mark[id] = true
+			}
+			if isNode[n] {
+				g.edge(g.subjectNode(gr.Subject), nodeID(n), "may impersonate "+kind+" "+n, finding.LayerRBAC, evOf(gr)...)
 			}
 		}
 	}
