@@ -2,7 +2,9 @@
 // library: ConstraintTemplates (templates.gatekeeper.sh v1, v1beta1; Rego v0,
 // and v1 when the template's source says so) and their constraints, with
 // Gatekeeper's match semantics, enforcement actions (deny, dryrun, warn,
-// scoped), parameters and data.inventory.
+// scoped), parameters and data.inventory. Templates with K8sNativeValidation
+// code are decided by CEL on the API server's ValidatingAdmissionPolicy
+// validator, as Gatekeeper's k8scel driver does (cel.go).
 //
 // It re-implements the frameworks Rego driver's hook and the
 // admission.k8s.gatekeeper.sh target instead of embedding the frameworks
@@ -230,10 +232,7 @@ func (e *Engine) Review(ctx context.Context, obj *Object) ([]Result, error) {
 		}
 		obj.Object = m
 	}
-	review, err := e.reviewValue(obj)
-	if err != nil {
-		return nil, err
-	}
+	var review ast.Value // input.review for Rego templates, made once when the first one runs
 	txn, err := e.store.NewTransaction(ctx)
 	if err != nil {
 		return nil, err
@@ -245,9 +244,24 @@ func (e *Engine) Review(ctx context.Context, obj *Object) ([]Result, error) {
 		for j < len(matched) && matched[j].Kind == matched[i].Kind {
 			j++
 		}
-		rs, err := e.eval(ctx, txn, now, matched[i].Template, matched[i:j], review)
-		if err != nil {
-			return nil, err
+		var rs []Result
+		if t := matched[i].Template; t.cel != nil {
+			for _, c := range matched[i:j] {
+				r, err := t.cel.eval(ctx, c, obj)
+				if err != nil {
+					return nil, err
+				}
+				rs = append(rs, r...)
+			}
+		} else {
+			if review == nil {
+				if review, err = e.reviewValue(obj); err != nil {
+					return nil, err
+				}
+			}
+			if rs, err = e.eval(ctx, txn, now, t, matched[i:j], review); err != nil {
+				return nil, err
+			}
 		}
 		results = append(results, rs...)
 		i = j

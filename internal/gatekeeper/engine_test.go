@@ -68,7 +68,8 @@ spec:
       }
 `
 
-// A Rego v1 template in the multi-engine form, with a CEL entry beside it.
+// A Rego v1 template in the multi-engine (code) form. (With a
+// K8sNativeValidation entry beside it, CEL would decide: cel_test.go.)
 const v1Template = `
 apiVersion: templates.gatekeeper.sh/v1
 kind: ConstraintTemplate
@@ -78,10 +79,6 @@ spec:
   targets:
   - target: admission.k8s.gatekeeper.sh
     code:
-    - engine: K8sNativeValidation
-      source:
-        validations:
-        - expression: "object.metadata.name != params.name"
     - engine: Rego
       source:
         version: "v1"
@@ -230,7 +227,7 @@ func TestTemplatesGatekeeperRejects(t *testing.T) {
 	cases := []struct {
 		name, tmpl, want string
 	}{
-		{"v1 syntax without version v1", strings.Replace(strings.Replace(v1Template, `version: "v1"`, "", 1), "K8sNativeValidation", "K8sNativeValidation", 1), "rego_parse_error"},
+		{"v1 syntax without version v1", strings.Replace(v1Template, `version: "v1"`, "", 1), "rego_parse_error"},
 		{"missing violation", `
 apiVersion: templates.gatekeeper.sh/v1
 kind: ConstraintTemplate
@@ -271,18 +268,6 @@ spec:
       package helpers
       f = 1
 `, "not found in lib prefixes"},
-		{"CEL only", `
-apiVersion: templates.gatekeeper.sh/v1
-kind: ConstraintTemplate
-metadata: {name: k8scel}
-spec:
-  crd: {spec: {names: {kind: K8sCel}}}
-  targets:
-  - target: admission.k8s.gatekeeper.sh
-    code:
-    - engine: K8sNativeValidation
-      source: {validations: [{expression: "true"}]}
-`, ErrNoRego.Error()},
 		{"name is not the kind", strings.Replace(requiredLabels, "name: k8srequiredlabels", "name: required", 1), "lower-case of the kind"},
 	}
 	for _, tc := range cases {

@@ -11,11 +11,14 @@ import (
 	"github.com/akssec/akssec/internal/source"
 )
 
+// RegoEngine is the code engine name of Gatekeeper's Rego driver.
+const RegoEngine = "Rego"
+
 // Target is the only Gatekeeper target akssec evaluates.
 const Target = "admission.k8s.gatekeeper.sh"
 
-// ErrNoRego is returned for a template whose target has no Rego source (a
-// CEL-only template: K8sNativeValidation is not evaluated by akssec).
+// ErrNoRego is returned for a template whose target has neither
+// K8sNativeValidation code nor a Rego source.
 var ErrNoRego = errors.New("could not extract Rego from the constraint template")
 
 // Template is a compiled ConstraintTemplate.
@@ -36,6 +39,11 @@ type Template struct {
 	// webhook runs the template for (none: every operation).
 	Operations []string
 
+	// Engine is the code engine that decides: CELEngine when the target
+	// has K8sNativeValidation code, else RegoEngine.
+	Engine string
+
+	cel       *celProgram
 	compiler  *ast.Compiler
 	query     ast.Body
 	resultVar ast.Var
@@ -91,6 +99,18 @@ func ParseTemplate(obj *unstructured.Unstructured, loc source.Location) (*Templa
 			return nil, fmt.Errorf("template %s: if '*' is present, must not specify other operations", t.Name)
 		}
 	}
+	switch src, err := celCode(tgt); {
+	case err == nil:
+		// CEL wins over Rego, as Gatekeeper's driver priority has it.
+		if t.cel, err = compileCEL(src, t.Name); err != nil {
+			return nil, fmt.Errorf("template %s: %w", t.Name, err)
+		}
+		t.Engine = CELEngine
+		return t, nil
+	case err != errNoCEL:
+		return nil, fmt.Errorf("template %s: %w", t.Name, err)
+	}
+	t.Engine = RegoEngine
 	if err := t.readSource(tgt); err != nil {
 		return nil, fmt.Errorf("template %s: %w", t.Name, err)
 	}
