@@ -144,14 +144,10 @@ func compileCEL(src map[string]any, templateName string) (*celProgram, error) {
 }
 
 // eval runs the validator for one constraint, as the k8scel driver's Query
-// does: the request as an AdmissionRequest (object unset on DELETE), the
-// constraint as the policy's params, the namespace object; every Deny
-// decision is a violation with the decision's message.
-func (p *celProgram) eval(ctx context.Context, c *Constraint, obj *Object) ([]Result, error) {
-	attrs, err := celAttributes(obj)
-	if err != nil {
-		return nil, err
-	}
+// does: the request (celAttributes), the constraint as the policy's params,
+// the namespace object; every Deny decision is a violation with the
+// decision's message.
+func (p *celProgram) eval(ctx context.Context, c *Constraint, obj *Object, attrs *admission.VersionedAttributes) []Result {
 	gvr := schema.GroupVersionResource{Group: obj.Group, Version: obj.Version, Resource: obj.Resource}
 	res := p.validator.Validate(ctx, gvr, attrs, c.Object, obj.NamespaceObject, celconfig.PerCallLimit, nil)
 	var out []Result
@@ -160,7 +156,7 @@ func (p *celProgram) eval(ctx context.Context, c *Constraint, obj *Object) ([]Re
 			out = append(out, Result{Constraint: c, Msg: d.Message})
 		}
 	}
-	return out, nil
+	return out
 }
 
 // celAttributes builds the admission attributes the driver makes from an

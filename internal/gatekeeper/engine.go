@@ -32,6 +32,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/topdown"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apiserver/pkg/admission"
 
 	"github.com/akssec/akssec/internal/source"
 )
@@ -232,7 +233,8 @@ func (e *Engine) Review(ctx context.Context, obj *Object) ([]Result, error) {
 		}
 		obj.Object = m
 	}
-	var review ast.Value // input.review for Rego templates, made once when the first one runs
+	var review ast.Value                        // input.review for Rego templates, made once when the first one runs
+	var celAttrs *admission.VersionedAttributes // the request for CEL templates, likewise
 	txn, err := e.store.NewTransaction(ctx)
 	if err != nil {
 		return nil, err
@@ -246,11 +248,13 @@ func (e *Engine) Review(ctx context.Context, obj *Object) ([]Result, error) {
 		}
 		var rs []Result
 		if t := matched[i].Template; t.cel != nil {
-			for _, c := range matched[i:j] {
-				r, err := t.cel.eval(ctx, c, obj)
-				if err != nil {
+			if celAttrs == nil {
+				if celAttrs, err = celAttributes(obj); err != nil {
 					return nil, err
 				}
+			}
+			for _, c := range matched[i:j] {
+				r := t.cel.eval(ctx, c, obj, celAttrs)
 				rs = append(rs, r...)
 			}
 		} else {
