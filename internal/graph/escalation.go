@@ -227,7 +227,7 @@ func (g *Graph) bindIn(a *rbac.Authorizer, byRef map[string]*rbac.Binding, power
 			}
 			for _, ns := range targets {
 				if to := k.target(ns); !have[to] {
-					g.edge(g.subjectNode(gr.Subject), g.rightNode(k, ns), fmt.Sprintf("may bind %s to itself %s, so %s %s", rr.role.Ref(), where, k.action, ns), finding.LayerRBAC, ev...)
+					g.addEdge(g.subjectNode(gr.Subject), g.rightNode(k, ns), fmt.Sprintf("may bind %s to itself %s, so %s %s", rr.role.Ref(), where, k.action, ns), finding.LayerRBAC, ev...)
 					have[to] = true
 				}
 			}
@@ -298,7 +298,7 @@ func (g *Graph) addEscalateEdges(a *rbac.Authorizer, nss []string) {
 			for _, k := range rightKinds {
 				for _, ns := range targetsOf(b.Namespace, nss) {
 					if to := k.target(ns); !have[to] {
-						g.edge(g.subjectNode(s), g.rightNode(k, ns), fmt.Sprintf("may escalate %s (bound by %s) to any right, so %s %s", r.Ref(), b.Ref(), k.action, ns), finding.LayerRBAC, ev...)
+						g.addEdge(g.subjectNode(s), g.rightNode(k, ns), fmt.Sprintf("may escalate %s (bound by %s) to any right, so %s %s", r.Ref(), b.Ref(), k.action, ns), finding.LayerRBAC, ev...)
 						have[to] = true
 					}
 				}

@@ -105,6 +105,12 @@ func (g *Graph) edge(from, to, action string, layer finding.Layer, ev ...finding
 			return
 		}
 	}
+	g.addEdge(from, to, action, layer, ev...)
+}
+
+// addEdge adds an edge the caller knows is new (no edge from -> to with
+// the action yet), without edge's scan of from's edges.
+func (g *Graph) addEdge(from, to, action string, layer finding.Layer, ev ...finding.Evidence) {
 	e := &Edge{From: from, To: to, Action: action, Layer: layer, Evidence: ev}
 	g.out[from] = append(g.out[from], e)
 	g.in[to] = append(g.in[to], e)

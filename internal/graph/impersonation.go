@@ -96,7 +96,7 @@ func (g *Graph) impersonate(a *rbac.Authorizer, resource string, names []string,
 	}
 	if g.nodes[anyID] != nil {
 		for _, n := range names {
-			g.edge(anyID, nodeID(n), "impersonates "+kind+" "+n, finding.LayerRBAC)
+			g.addEdge(anyID, nodeID(n), "impersonates "+kind+" "+n, finding.LayerRBAC)
 		}
 	}
 	// Names a rule lists in resourceNames.

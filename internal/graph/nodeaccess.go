@@ -109,7 +109,7 @@ func (g *Graph) addNodeAccess(ctx context.Context, e *env.Environment, adm *admi
 			continue
 		}
 		seen[k] = true
-		g.edge(nodeAccessID, g.saNode(p.Namespace, sa), "reads the ServiceAccount token of "+p.Ref(), finding.LayerPodSecurity,
+		g.addEdge(nodeAccessID, g.saNode(p.Namespace, sa), "reads the ServiceAccount token of "+p.Ref(), finding.LayerPodSecurity,
 			finding.Evidence{Loc: p.Loc, Text: "pod " + p.Ref() + " runs as " + sa})
 	}
 	g.addKubeletIdentity(e)
