@@ -1,10 +1,13 @@
 // Package graph joins the layers into one graph and finds attack paths
 // across them: Entra principals → groups → Kubernetes identities → RBAC
-// rights (create pods, exec, impersonate, read Secrets) → ServiceAccounts →
-// federated managed identities → Key Vault secrets.
+// rights (create pods, exec, impersonate, read Secrets; gained by bind or
+// escalate; other users and groups by impersonation) → ServiceAccounts,
+// or the node through a pod that escapes to it (its tokens, the kubelet
+// identity) → federated managed identities → Key Vault secrets and
+// container registries.
 //
 // It is the only place where layers meet. Each edge is decided by the layer
-// engine that owns it (rbac, admission, workloadid, secretsstore), carries
+// engine that owns it (rbac, admission, workloadid, secretsstore, azrole), carries
 // the evidence that makes it true (objects with file:line) and names the
 // layer that could have stopped it.
 package graph

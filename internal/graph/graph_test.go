@@ -268,7 +268,7 @@ func steps(p *Path) string {
 
 const testUsers = `[{"id": "u-1", "userPrincipalName": "u1@contoso.com"}, {"id": "u-2", "userPrincipalName": "u2@contoso.com"},
  {"id": "u-3", "userPrincipalName": "u3@contoso.com"}, {"id": "u-4", "userPrincipalName": "u4@contoso.com"},
- {"id": "u-5", "userPrincipalName": "u5@contoso.com"}]`
+ {"id": "u-5", "userPrincipalName": "u5@contoso.com"}, {"id": "u-6", "userPrincipalName": "u6@contoso.com"}]`
 
 // rbacDoc is a Role or ClusterRole (ns "") with rules in flow YAML and its
 // binding to one subject.
@@ -449,6 +449,24 @@ metadata: {name: quiet, namespace: apps}
 spec:
   serviceAccountName: quiet
   containers: [{name: quiet, image: contoso.azurecr.io/quiet:1}]
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: agents}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: unmounted, namespace: agents}
+spec:
+  volumes: [{name: host, hostPath: {path: /}}]
+  containers: [{name: c, image: contoso.azurecr.io/agent:1}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: agent, namespace: agents}
+spec:
+  hostPID: true
+  containers: [{name: c, image: contoso.azurecr.io/agent:1}]
 `
 
 const registryScope = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/reg"
@@ -461,7 +479,8 @@ func nodeAccessGraph(t *testing.T) *Graph {
 	return buildGraph(t, map[string]string{
 		"kubernetes/k8s.yaml": nodeAccessSnapshotK8s +
 			rbacDoc("open", "pods", `[{apiGroups: [""], resources: [pods], verbs: [create]}]`, userSubject(1)) +
-			rbacDoc("base", "pods", `[{apiGroups: [""], resources: [pods], verbs: [create]}]`, userSubject(2)),
+			rbacDoc("base", "pods", `[{apiGroups: [""], resources: [pods], verbs: [create]}]`, userSubject(2)) +
+			rbacDoc("agents", "exec", `[{apiGroups: [""], resources: [pods/exec], verbs: [create]}]`, userSubject(6)),
 		"azure/users.json":          testUsers,
 		"azure/groups.json":         `[{"id": "g-devs", "displayName": "devs", "securityEnabled": true}]`,
 		"azure/members/g-devs.json": `[{"@odata.type": "#microsoft.graph.user", "id": "u-4"}]`,
@@ -490,7 +509,14 @@ func TestNodeAccessEdges(t *testing.T) {
 		{"the kubelet identity", principalID("u-1"), identityID("kubelet-id"),
 			via + " —gets a token for the kubelet identity kubelet-id from the instance metadata endpoint→ managed identity kubelet-id"},
 		{"baseline denies every probe", principalID("u-2"), nodeAccessID, ""},
+		{"exec into a hostPID pod", principalID("u-6"), nodeAccessID,
+			"user u6@contoso.com —signs in as→ Kubernetes user u6@contoso.com —may exec into pods in agents→ exec into pods in agents —execs into agents/agent (hostPID) and escapes to its node→ root on a node"},
 	})
+	for _, e := range g.In(nodeAccessID) {
+		if strings.Contains(e.Action, "unmounted") {
+			t.Errorf("an unmounted hostPath escapes: %s", e.Action)
+		}
+	}
 	notes := strings.Join(g.Notes, "\n")
 	if !strings.Contains(notes, "a pod escaping to the node from base would be denied") {
 		t.Errorf("no note of the denied probes in base: %s", notes)

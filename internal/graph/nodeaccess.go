@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 
@@ -94,6 +95,17 @@ func (g *Graph) addNodeAccess(ctx context.Context, e *env.Environment, adm *admi
 			g.Notes = append(g.Notes, fmt.Sprintf("a pod escaping to the node from %s would be denied: %s", ns, strings.Join(denied, "; ")))
 		}
 	}
+	// Exec into a running pod that already escapes is the same.
+	for _, p := range e.Pods {
+		ex := execPodsID(p.Namespace)
+		if g.nodes[ex] == nil {
+			continue
+		}
+		if how := escapesToNode(p.Pod); how != "" {
+			g.edge(ex, g.node(nodeAccessID, NodeAccess, "root on a node"), "execs into "+p.Ref()+" ("+how+") and escapes to its node", finding.LayerPodSecurity,
+				finding.Evidence{Loc: p.Loc, Text: "pod " + p.Ref() + ": " + how})
+		}
+	}
 	if g.nodes[nodeAccessID] == nil {
 		return nil
 	}
@@ -114,6 +126,32 @@ func (g *Graph) addNodeAccess(ctx context.Context, e *env.Environment, adm *admi
 	}
 	g.addKubeletIdentity(e)
 	return nil
+}
+
+// escapesToNode names the escape of a pod's spec (the probes' three:
+// a privileged container, hostPID, a hostPath volume of "/"), or "".
+func escapesToNode(p *corev1.Pod) string {
+	for _, c := range p.Spec.Containers {
+		if c.SecurityContext != nil && c.SecurityContext.Privileged != nil && *c.SecurityContext.Privileged {
+			return "privileged container " + c.Name
+		}
+	}
+	if p.Spec.HostPID {
+		return "hostPID"
+	}
+	for _, v := range p.Spec.Volumes {
+		if v.HostPath == nil || path.Clean(v.HostPath.Path) != "/" {
+			continue
+		}
+		for _, c := range p.Spec.Containers {
+			for _, m := range c.VolumeMounts {
+				if m.Name == v.Name {
+					return "hostPath / mounted in " + c.Name
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // tokenOnNode reports whether the kubelet writes a token of the pod's
