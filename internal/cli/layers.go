@@ -10,6 +10,7 @@ func layerCommands(g *globalOptions) []*cobra.Command {
 	// identity and RBAC (can-i, who-can, access-matrix)
 	cmds = append(cmds, newCanICommand(g), newWhoCanCommand(g), newAccessMatrixCommand(g))
 	// admission (admit)
+	cmds = append(cmds, newVerifyCommand(g))
 	cmds = append(cmds, newAdmitCommand(g))
 	// network (reach, netpol)
 	cmds = append(cmds, newReachCommand(g), newNetpolCommand(g))
