@@ -481,7 +481,9 @@ func nodeAccessGraph(t *testing.T) *Graph {
 			rbacDoc("open", "pods", `[{apiGroups: [""], resources: [pods], verbs: [create]}]`, userSubject(1)) +
 			rbacDoc("base", "pods", `[{apiGroups: [""], resources: [pods], verbs: [create]}]`, userSubject(2)) +
 			rbacDoc("agents", "exec", `[{apiGroups: [""], resources: [pods/exec], verbs: [create]}]`, userSubject(6)),
-		"azure/users.json":          testUsers,
+		"azure/users.json": testUsers,
+		"azure/service-principals.json": `[{"id": "sp-1", "appId": "app-1", "displayName": "deployer", "servicePrincipalType": "Application"},
+ {"id": "sp-2", "appId": "app-2", "displayName": "elsewhere", "servicePrincipalType": "Application"}]`,
 		"azure/groups.json":         `[{"id": "g-devs", "displayName": "devs", "securityEnabled": true}]`,
 		"azure/members/g-devs.json": `[{"@odata.type": "#microsoft.graph.user", "id": "u-4"}]`,
 		"azure/aks.json": `{"name": "aks", "identityProfile": {"kubeletidentity": {"clientId": "c-k", "objectId": "p-k",
@@ -492,6 +494,8 @@ func nodeAccessGraph(t *testing.T) *Graph {
 			assignment("a2", "u-3", "AcrPush", "8311e382-0749-4cb8-b61a-304f252e45ec", registryScope),
 			assignment("a3", "g-devs", "AcrPull", "7f951dda-4ed3-4680-a7ca-43fe172d538d", "/subscriptions/s/resourceGroups/rg"),
 			assignment("a4", "u-5", "Key Vault Secrets User", "4633458b-17de-408a-b874-0445c86b69e6", "/subscriptions/s/resourceGroups/rg"),
+			assignment("a5", "sp-1", "Owner", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "/subscriptions/s"),
+			assignment("a6", "sp-2", "Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c", "/subscriptions/other"),
 		}, ",\n") + "]",
 	})
 }
@@ -534,6 +538,8 @@ func TestRegistryEdges(t *testing.T) {
 		{"AcrPush to a user", principalID("u-3"), registryID("reg"), "user u3@contoso.com —may push images to reg→ container registry reg"},
 		{"AcrPull to a group at its resource group", principalID("u-4"), registryID("reg"), "user u4@contoso.com —may pull images from reg→ container registry reg"},
 		{"a Key Vault role", principalID("u-5"), registryID("reg"), ""},
+		{"Owner of the subscription", principalID("sp-1"), registryID("reg"), "servicePrincipal deployer —may push images to reg→ container registry reg"},
+		{"Contributor of another subscription", principalID("sp-2"), registryID("reg"), ""},
 		{"no Azure role", principalID("u-2"), registryID("reg"), ""},
 	})
 	if got, _ := g.Resolve(nil, "acr/REG"); !cmp.Equal(got, []string{"acr/reg"}) {
