@@ -117,6 +117,10 @@ func New(ctx context.Context, templates, constraints []Item, opts Options) (*Eng
 			e.problems = append(e.problems, Problem{Loc: it.Loc, Object: c.Kind + "/" + c.Name, Message: fmt.Sprintf("no ConstraintTemplate defines kind %s: the constraint cannot exist in the cluster", c.Kind)})
 			continue
 		}
+		if err := applyParameterDefaults(c, t.ParametersSchema); err != nil {
+			e.problems = append(e.problems, Problem{Loc: it.Loc, Object: c.Kind + "/" + c.Name, Message: fmt.Sprintf("applying the parameters' defaults: %v", err)})
+			continue
+		}
 		c.Template = t
 		e.constraints = append(e.constraints, c)
 	}

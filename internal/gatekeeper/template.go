@@ -35,6 +35,9 @@ type Template struct {
 	Libs        []string
 	// UsesInventory is true when the Rego reads data.inventory.
 	UsesInventory bool
+	// ParametersSchema is spec.crd.spec.validation.openAPIV3Schema: the
+	// schema of the constraints' spec.parameters.
+	ParametersSchema map[string]any
 	// Operations are the target's operations: the admission operations the
 	// webhook runs the template for (none: every operation).
 	Operations []string
@@ -91,6 +94,9 @@ func ParseTemplate(obj *unstructured.Unstructured, loc source.Location) (*Templa
 	tgt, _ := targets[0].(map[string]any)
 	if name, _ := tgt["target"].(string); name != Target {
 		return nil, fmt.Errorf("template %s: target %q is not %s", t.Name, name, Target)
+	}
+	if ps, ok, _ := unstructured.NestedFieldNoCopy(obj.Object, "spec", "crd", "spec", "validation", "openAPIV3Schema"); ok {
+		t.ParametersSchema, _ = ps.(map[string]any)
 	}
 	t.Operations = stringSlice(tgt["operations"])
 	for _, op := range t.Operations {

@@ -156,7 +156,6 @@ func compare(t *testing.T, ctx context.Context, ps policySet, reqs []*request) t
 const (
 	bugParamSchema     = "[parameters-schema: akssec does not validate a constraint's spec.parameters against the template's openAPIV3Schema, which the constraint CRD's structural schema makes the API server and Gatekeeper's webhook enforce]"
 	bugAzureNameLength = "[azurepolicy-name-length: internal/azurepolicy names some constraints with more than 63 bytes, which Gatekeeper's constraint CRD schema (metadata.name maxLength 63) rejects; internal/gatekeeper does not check it either]"
-	bugParamDefaults   = "[parameters-defaults: akssec does not apply the defaults of the template's openAPIV3Schema to spec.parameters, as the API server does for the constraint CRD]"
 )
 
 // observed records the known bugs the tests saw.
@@ -173,9 +172,7 @@ func knownAccepts(gatekeeperErr string) string {
 
 // knownDiffs are the templates (by name) whose violations differ by a
 // known bug.
-var knownDiffs = map[string]string{
-	"k8srequiredlabelsdefault": bugParamDefaults,
-}
+var knownDiffs = map[string]string{}
 
 // withoutCEL takes the K8sNativeValidation (CEL) code out of the
 // templates: Gatekeeper decides a template with CEL code by its CEL driver
