@@ -86,8 +86,10 @@ type prepared struct {
 	// inert is set for a scoped constraint with no action at gator's
 	// enforcement point: it is never evaluated.
 	inert bool
-	// nsSelector is set when the constraint has a namespaceSelector.
-	nsSelector bool
+	// match is the constraint's whole match when it has a
+	// namespaceSelector; the engine then gets the constraint without it
+	// (see review).
+	match *gatekeeper.Match
 }
 
 // prepare reads, validates and compiles the template and the constraint,
@@ -150,7 +152,13 @@ func (r *Runner) prepare(ctx context.Context, dir string, t *Test) (*prepared, e
 		return nil, err
 	}
 	p.inert = inert
-	_, p.nsSelector, _ = unstructured.NestedFieldNoCopy(con.Object, "spec", "match", "namespaceSelector")
+	if sel, found, _ := unstructured.NestedFieldNoCopy(con.Object, "spec", "match", "namespaceSelector"); found && sel != nil {
+		m, _, _ := unstructured.NestedMap(con.Object, "spec", "match")
+		if p.match, err = gatekeeper.ParseMatch(m); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidConstraint, err)
+		}
+		unstructured.RemoveNestedField(engCon.Object, "spec", "match", "namespaceSelector")
+	}
 	p.constraint = gatekeeper.Item{Loc: source.Location{File: "/" + cp, Line: 1}, Obj: engCon}
 	eng, err = gatekeeper.New(ctx, []gatekeeper.Item{p.template}, []gatekeeper.Item{p.constraint}, gatekeeper.Options{})
 	if err != nil {
@@ -280,11 +288,25 @@ func (r *Runner) review(ctx context.Context, dir string, p *prepared, c *Case) (
 	if p.inert {
 		return nil, nil
 	}
-	if p.nsSelector && obj.Namespace != "" {
-		// The target matches a namespaceSelector on the Namespace synced
-		// into its cache (an inventory Namespace of apiVersion v1); with
-		// none the constraint cannot be matched and autorejects.
-		obj.NamespaceObject = inv.namespaces[obj.Namespace]
+	if p.match != nil {
+		// gator's target matches a namespaceSelector on the Namespace in
+		// its cache (an inventory Namespace of apiVersion v1) and, with
+		// none, autorejects; but Rego and CEL still see no
+		// namespaceObject. The engine hands templates the Namespace it
+		// matches on, so the match is decided here and the engine gets
+		// the constraint without its namespaceSelector.
+		mt := &gatekeeper.MatchTarget{Group: obj.Group, Kind: obj.Kind, Namespace: obj.Namespace, Name: obj.Name,
+			GenerateName: obj.GenerateName, Labels: obj.Labels, NamespaceObject: inv.namespaces[obj.Namespace], Source: obj.Source}
+		if obj.Namespace == "" || (obj.Group == "" && obj.Kind == "Namespace") {
+			mt.NamespaceObject = nil
+		}
+		ok, err := p.match.Matches(mt)
+		if err != nil {
+			return []string{fmt.Sprintf("unable to match constraints: error matching the requested object: %s :failed to run Match criteria: %v", obj.Name, err)}, nil
+		}
+		if !ok {
+			return nil, nil
+		}
 	}
 	eng, err := gatekeeper.New(ctx, []gatekeeper.Item{p.template}, []gatekeeper.Item{p.constraint}, gatekeeper.Options{
 		Inventory: func() (map[string]any, error) { return inv.data, nil },
