@@ -201,7 +201,7 @@ func suiteLine(b []byte, err error) string {
 		if n.Kind == yaml.MappingNode {
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
-				if k.Value == last && !okType(v, te) {
+				if k.Value == last && badValue(v, te) {
 					line = k.Line
 					return
 				}
@@ -218,12 +218,12 @@ func suiteLine(b []byte, err error) string {
 	return fmt.Sprintf(":%d", line)
 }
 
-// okType reports whether a YAML value already has the type a JSON type
-// error wanted (so the walk skips well-typed fields of the same name).
-func okType(v *yaml.Node, te *json.UnmarshalTypeError) bool {
+// badValue reports whether a YAML value has the type a JSON type error
+// found (so the walk skips well-typed fields of the same name).
+func badValue(v *yaml.Node, te *json.UnmarshalTypeError) bool {
 	if te == nil {
-		// violations: any integer or quoted string is fine.
-		return v.Kind == yaml.ScalarNode && (v.Tag == "!!int" || v.Tag == "!!str")
+		// violations: IntOrString takes any integer or string.
+		return !(v.Kind == yaml.ScalarNode && (v.Tag == "!!int" || v.Tag == "!!str"))
 	}
 	switch te.Value {
 	case "string":
