@@ -86,9 +86,8 @@ type prepared struct {
 	// inert is set for a scoped constraint with no action at gator's
 	// enforcement point: it is never evaluated.
 	inert bool
-	// match is the constraint's whole match when it has a
-	// namespaceSelector; the engine then gets the constraint without it
-	// (see review).
+	// match is the constraint's match, decided here rather than by the
+	// engine (see matches); the engine gets the constraint without it.
 	match *gatekeeper.Match
 }
 
@@ -152,13 +151,14 @@ func (r *Runner) prepare(ctx context.Context, dir string, t *Test) (*prepared, e
 		return nil, err
 	}
 	p.inert = inert
-	if sel, found, _ := unstructured.NestedFieldNoCopy(con.Object, "spec", "match", "namespaceSelector"); found && sel != nil {
-		m, _, _ := unstructured.NestedMap(con.Object, "spec", "match")
-		if p.match, err = gatekeeper.ParseMatch(m); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidConstraint, err)
-		}
-		unstructured.RemoveNestedField(engCon.Object, "spec", "match", "namespaceSelector")
+	m, _, err := unstructured.NestedMap(con.Object, "spec", "match")
+	if err != nil {
+		return nil, fmt.Errorf("%w: spec.match: %w", ErrInvalidConstraint, err)
 	}
+	if p.match, err = gatekeeper.ParseMatch(m); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConstraint, err)
+	}
+	unstructured.RemoveNestedField(engCon.Object, "spec", "match")
 	p.constraint = gatekeeper.Item{Loc: source.Location{File: "/" + cp, Line: 1}, Obj: engCon}
 	eng, err = gatekeeper.New(ctx, []gatekeeper.Item{p.template}, []gatekeeper.Item{p.constraint}, gatekeeper.Options{})
 	if err != nil {
@@ -276,7 +276,7 @@ func (r *Runner) review(ctx context.Context, dir string, p *prepared, c *Case) (
 		}
 	}
 	u := objs[0]
-	var obj *gatekeeper.Object
+	var obj *reviewed
 	if u.GetKind() == "AdmissionReview" && u.GroupVersionKind().Group == admissionv1.SchemeGroupVersion.Group {
 		obj, err = admissionObject(u)
 	} else {
@@ -288,25 +288,13 @@ func (r *Runner) review(ctx context.Context, dir string, p *prepared, c *Case) (
 	if p.inert {
 		return nil, nil
 	}
-	if p.match != nil {
-		// gator's target matches a namespaceSelector on the Namespace in
-		// its cache (an inventory Namespace of apiVersion v1) and, with
-		// none, autorejects; but Rego and CEL still see no
-		// namespaceObject. The engine hands templates the Namespace it
-		// matches on, so the match is decided here and the engine gets
-		// the constraint without its namespaceSelector.
-		mt := &gatekeeper.MatchTarget{Group: obj.Group, Kind: obj.Kind, Namespace: obj.Namespace, Name: obj.Name,
-			GenerateName: obj.GenerateName, Labels: obj.Labels, NamespaceObject: inv.namespaces[obj.Namespace], Source: obj.Source}
-		if obj.Namespace == "" || (obj.Group == "" && obj.Kind == "Namespace") {
-			mt.NamespaceObject = nil
-		}
-		ok, err := p.match.Matches(mt)
-		if err != nil {
-			return []string{fmt.Sprintf("unable to match constraints: error matching the requested object: %s :failed to run Match criteria: %v", obj.Name, err)}, nil
-		}
-		if !ok {
-			return nil, nil
-		}
+	ok, merr := p.matches(obj, inv)
+	if merr != nil {
+		// The target could not match: Gatekeeper autorejects, a result.
+		return []string{fmt.Sprintf("unable to match constraints: error matching the requested object: %s :failed to run Match criteria: %v", merr.name, merr.err)}, nil
+	}
+	if !ok {
+		return nil, nil
 	}
 	eng, err := gatekeeper.New(ctx, []gatekeeper.Item{p.template}, []gatekeeper.Item{p.constraint}, gatekeeper.Options{
 		Inventory: func() (map[string]any, error) { return inv.data, nil },
@@ -314,7 +302,7 @@ func (r *Runner) review(ctx context.Context, dir string, p *prepared, c *Case) (
 	if err != nil {
 		return nil, err
 	}
-	results, err := eng.Review(ctx, obj)
+	results, err := eng.Review(ctx, obj.Object)
 	if err != nil {
 		return nil, fmt.Errorf("reviewing %v %s/%s: %w", u.GroupVersionKind(), u.GetNamespace(), u.GetName(), err)
 	}
@@ -328,23 +316,69 @@ func (r *Runner) review(ctx context.Context, dir string, p *prepared, c *Case) (
 // plainObject is an object reviewed as gator reviews it: a request with
 // the object's kind, name and namespace (no resource, no user, no
 // namespace defaulting), from the Original source.
-func plainObject(u *unstructured.Unstructured) (*gatekeeper.Object, error) {
+func plainObject(u *unstructured.Unstructured) (*reviewed, error) {
 	m, err := gatekeeper.ToMap(u.Object)
 	if err != nil {
 		return nil, err
 	}
 	gvk := u.GroupVersionKind()
-	return &gatekeeper.Object{
-		Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind,
-		Namespace: u.GetNamespace(), Name: u.GetName(), GenerateName: u.GetGenerateName(), Labels: u.GetLabels(),
-		Object: m, Source: "Original",
+	return &reviewed{
+		Object: &gatekeeper.Object{
+			Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind,
+			Namespace: u.GetNamespace(), Name: u.GetName(), GenerateName: u.GetGenerateName(), Labels: u.GetLabels(),
+			Object: m, Source: "Original",
+		},
+		namespace: u.GetNamespace(),
+		matchOn:   []*unstructured.Unstructured{u},
 	}, nil
+}
+
+// reviewed is an object under review with what the target matches on:
+// the request's namespace (whose Namespace it looks up) and the object
+// and old object (the constraint applies when either matches).
+type reviewed struct {
+	*gatekeeper.Object
+	namespace string
+	matchOn   []*unstructured.Unstructured
+}
+
+// matchError is a match that could not be decided, on the named object.
+type matchError struct {
+	name string
+	err  error
+}
+
+// matches decides the constraint's match as gator's target does
+// (pkg/target matcher.go): on the object, then the old object, each with
+// its own kind, namespace, name and labels, the Namespace from the cache
+// by the request's namespace, and the Original source. The engine would
+// hand templates the Namespace it matches on as
+// input.review.namespaceObject, which gator leaves null, and matches the
+// old object not at all; so the match is decided here.
+func (p *prepared) matches(r *reviewed, inv *inventory) (bool, *matchError) {
+	var ns *corev1.Namespace
+	if r.namespace != "" {
+		ns = inv.namespaces[r.namespace]
+	}
+	for _, u := range r.matchOn {
+		gvk := u.GroupVersionKind()
+		mt := &gatekeeper.MatchTarget{Group: gvk.Group, Kind: gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName(),
+			GenerateName: u.GetGenerateName(), Labels: u.GetLabels(), NamespaceObject: ns, Source: "Original"}
+		ok, err := p.match.Matches(mt)
+		if err != nil {
+			return false, &matchError{name: u.GetName(), err: err}
+		}
+		if ok {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // admissionObject is the request of an AdmissionReview, checked as gator
 // checks it: no unknown fields, a request, an object or oldObject; for
 // DELETE the old object is the one reviewed.
-func admissionObject(u *unstructured.Unstructured) (*gatekeeper.Object, error) {
+func admissionObject(u *unstructured.Unstructured) (*reviewed, error) {
 	var ar admissionv1.AdmissionReview
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(u.UnstructuredContent(), &ar, true); err != nil {
 		return nil, fmt.Errorf("%w: unable to convert to an AdmissionReview object, error: %w", ErrInvalidAdmission, err)
@@ -390,22 +424,20 @@ func admissionObject(u *unstructured.Unstructured) (*gatekeeper.Object, error) {
 		}
 		o.Object = m
 	}
-	if obj == nil {
-		obj = old
+	r := &reviewed{Object: o, namespace: req.Namespace}
+	for _, x := range []*unstructured.Unstructured{obj, old} {
+		if x != nil {
+			r.matchOn = append(r.matchOn, x)
+		}
 	}
-	if o.Name == "" {
-		o.Name = obj.GetName()
-	}
-	if o.Namespace == "" {
-		o.Namespace = obj.GetNamespace()
-	}
-	o.GenerateName, o.Labels = obj.GetGenerateName(), obj.GetLabels()
+	first := r.matchOn[0]
+	o.GenerateName, o.Labels = first.GetGenerateName(), first.GetLabels()
 	ui, err := gatekeeper.ToMap(req.UserInfo)
 	if err != nil {
 		return nil, err
 	}
 	o.UserInfo = ui
-	return o, nil
+	return r, nil
 }
 
 // inventory is data.inventory as the target's AddData keys it:

@@ -108,6 +108,7 @@ func TestVerifySuites(t *testing.T) {
 			"protected-namespace/no-request":    `^missing an AdmissionRequest object: request did not actually pass in an AdmissionRequest$`,
 			"protected-namespace/no-object":     `^no object or oldObject found to review: AdmissionRequest does not contain an "object" or "oldObject" to review$`,
 			"protected-namespace/unknown-field": `^not a valid AdmissionReview object: unable to convert to an AdmissionReview object, error: .*unknown field "request.colour"`,
+			"old-object-matches":                "pass", "old-object-matches/label-removed": "pass", "old-object-matches/never-labelled": "pass",
 		}},
 		{path: "testdata/invalid/suite.yaml", want: map[string]string{
 			"parameters-of-wrong-type": "pass", "match-of-wrong-type": "pass",
