@@ -144,80 +144,195 @@ func targetsOf(ns string, nss []string) []string {
 // nothing new, so only `bind` is asked. For each right the most powerful
 // bindable role is named in the edge.
 func (g *Graph) addBindEdges(a *rbac.Authorizer, nss []string) {
-	powerful := rolesByPower(a)
-	if len(powerful) == 0 {
+	b := &binder{a: a, powerful: rolesByPower(a), byRef: bindingsByRef(a), grants: map[string][]bindGrant{}}
+	if len(b.powerful) == 0 {
 		return
 	}
-	byRef := bindingsByRef(a)
 	for _, gr := range a.Grants("create", rbacv1.GroupName, "rolebindings", "") {
 		for _, ns := range targetsOf(gr.Namespace, nss) {
-			g.bindIn(a, byRef, powerful, gr, "rolebindings", ns, []string{ns})
+			b.add(bindGrant{gr, "rolebindings", ns, []string{ns}})
 		}
 	}
 	for _, gr := range a.Grants("create", rbacv1.GroupName, "clusterrolebindings", "") {
 		// ClusterRoleBindings are cluster-scoped: RoleBinding grants of
 		// them never apply.
 		if gr.Namespace == "" {
-			g.bindIn(a, byRef, powerful, gr, "clusterrolebindings", "", nss)
+			b.add(bindGrant{gr, "clusterrolebindings", "", nss})
+		}
+	}
+	haves := map[string]map[string]bool{}
+	for _, bg := range b.order {
+		u, ok := subjectUser(bg.gr.Subject)
+		if !ok {
+			continue
+		}
+		from := subjectNodeID(bg.gr.Subject)
+		have := haves[from]
+		if have == nil {
+			have = g.targets(from)
+			haves[from] = have
+		}
+		g.bindIn(b, bg, u, from, func() string { return g.subjectNode(bg.gr.Subject) }, have, "")
+	}
+	// An Entra principal's token carries its user and all its groups at
+	// once: one group may give the binding and another the bind. Only
+	// rights none of its user and group nodes reaches alone are added.
+	binders := bindSubjects(a)
+	for _, id := range g.idents {
+		nodes := make([]string, 0, 1+len(id.user.Groups))
+		nodes = append(nodes, kubeUserID(id.user.Name))
+		for _, grp := range id.user.Groups {
+			nodes = append(nodes, kubeGroupID(grp))
+		}
+		// Worth asking only when one node may bind and another may
+		// create bindings.
+		var mine []bindGrant
+		combined := false
+		for _, n := range nodes {
+			mine = append(mine, b.grants[n]...)
+		}
+		for _, n := range nodes {
+			if !binders[n] {
+				continue
+			}
+			for _, m := range nodes {
+				if m != n && len(b.grants[m]) > 0 {
+					combined = true
+				}
+			}
+		}
+		if !combined {
+			continue
+		}
+		have := map[string]bool{}
+		for _, n := range nodes {
+			for _, e := range g.out[n] {
+				have[e.To] = true
+			}
+		}
+		for _, bg := range mine {
+			g.bindIn(b, bg, id.user, id.node, func() string { return id.node }, have, " (its user and groups together)")
 		}
 	}
 }
 
-// bindIn adds the edges of one subject binding roles with a binding in
-// bindNS ("" for a ClusterRoleBinding), whose rights apply in targets.
-func (g *Graph) bindIn(a *rbac.Authorizer, byRef map[string]*rbac.Binding, powerful []roleRights, gr rbac.SubjectGrant, bindings, bindNS string, targets []string) {
-	u, ok := subjectUser(gr.Subject)
-	if !ok {
-		return
+// bindSubjects are the nodes of the subjects of bindings whose role has a
+// rule with verb bind on roles or clusterroles (any names).
+func bindSubjects(a *rbac.Authorizer) map[string]bool {
+	binds := map[*rbac.Role]bool{}
+	for _, r := range a.Roles {
+		for i := range r.Rules {
+			rule := &r.Rules[i]
+			if rbac.VerbMatches(rule, "bind") && rbac.APIGroupMatches(rule, rbacv1.GroupName) &&
+				(rbac.ResourceMatches(rule, "roles", "") || rbac.ResourceMatches(rule, "clusterroles", "")) {
+				binds[r] = true
+				break
+			}
+		}
 	}
-	from := subjectNodeID(gr.Subject)
-	if from == "" {
-		return
+	out := map[string]bool{}
+	for _, b := range a.Bindings {
+		if b.Role == nil || !binds[b.Role] {
+			continue
+		}
+		for _, s := range b.Subjects {
+			if s.Kind == rbacv1.ServiceAccountKind && s.Namespace == "" {
+				s.Namespace = b.Namespace
+			}
+			if id := subjectNodeID(s); id != "" {
+				out[id] = true
+			}
+		}
 	}
-	have := map[string]bool{}
+	return out
+}
+
+// binder holds what the bind edges are decided with.
+type binder struct {
+	a        *rbac.Authorizer
+	powerful []roleRights
+	byRef    map[string]*rbac.Binding
+	// grants by subject node, and in order.
+	grants map[string][]bindGrant
+	order  []bindGrant
+}
+
+// bindGrant is a grant to create bindings of kind bindings in bindNS (""
+// for ClusterRoleBindings), whose rights apply in targets.
+type bindGrant struct {
+	gr       rbac.SubjectGrant
+	bindings string
+	bindNS   string
+	targets  []string
+}
+
+func (b *binder) add(bg bindGrant) {
+	if id := subjectNodeID(bg.gr.Subject); id != "" {
+		b.grants[id] = append(b.grants[id], bg)
+		b.order = append(b.order, bg)
+	}
+}
+
+// targets is the set of nodes a node has edges to.
+func (g *Graph) targets(from string) map[string]bool {
+	have := make(map[string]bool, len(g.out[from]))
 	for _, e := range g.out[from] {
 		have[e.To] = true
+	}
+	return have
+}
+
+// bindIn adds the edges of u, from node from (made by node when needed),
+// binding roles to itself through bg: for each right it lacks (have), the
+// most powerful role that grants it and that u may bind.
+func (g *Graph) bindIn(b *binder, bg bindGrant, u authn.UserInfo, from string, node func() string, have map[string]bool, how string) {
+	if from == "" {
+		return
 	}
 	// The rights still missing somewhere in targets.
 	var missing uint
 	for i, k := range rightKinds {
-		for _, ns := range targets {
+		for _, ns := range bg.targets {
 			if !have[k.target(ns)] {
 				missing |= 1 << i
 				break
 			}
 		}
 	}
-	where := "in " + bindNS
-	if bindNS == "" {
+	if missing == 0 {
+		return
+	}
+	where := "in " + bg.bindNS
+	if bg.bindNS == "" {
 		where = "cluster-wide"
 	}
-	grantEv := []finding.Evidence{{Loc: gr.BindingLoc, Text: fmt.Sprintf("%s grants role %s (create %s)", gr.Binding, gr.Role, bindings)}}
+	gr := bg.gr
+	grantEv := []finding.Evidence{{Loc: gr.BindingLoc, Text: fmt.Sprintf("%s grants role %s (create %s)", gr.Binding, gr.Role, bg.bindings)}}
 	if gr.RoleLoc.File != "" {
 		grantEv = append(grantEv, finding.Evidence{Loc: gr.RoleLoc, Text: "role " + gr.Role})
 	}
-	for _, rr := range powerful {
+	for _, rr := range b.powerful {
 		if missing == 0 {
 			return
 		}
 		if rr.mask&missing == 0 {
 			continue
 		}
-		attrs := rbac.Attributes{User: u, Verb: "bind", APIGroup: rbacv1.GroupName, Name: rr.role.Name, Namespace: bindNS, ResourceRequest: true}
+		attrs := rbac.Attributes{User: u, Verb: "bind", APIGroup: rbacv1.GroupName, Name: rr.role.Name, Namespace: bg.bindNS, ResourceRequest: true}
 		switch {
 		case rr.role.Kind == "ClusterRole":
 			attrs.Resource = "clusterroles"
-		case bindNS != "" && rr.role.Namespace == bindNS:
+		case bg.bindNS != "" && rr.role.Namespace == bg.bindNS:
 			// A RoleBinding's Role is looked up in its own namespace.
 			attrs.Resource = "roles"
 		default:
 			continue
 		}
-		d := a.Authorize(&attrs)
+		d := b.a.Authorize(&attrs)
 		if !d.Allowed {
 			continue
 		}
-		ev := appendEvidence(append([]finding.Evidence(nil), grantEv...), decisionEvidence(byRef, d, "bind "+attrs.Resource+"/"+rr.role.Name)...)
+		ev := appendEvidence(append([]finding.Evidence(nil), grantEv...), decisionEvidence(b.byRef, d, "bind "+attrs.Resource+"/"+rr.role.Name)...)
 		if rr.role.Loc.File != "" {
 			ev = appendEvidence(ev, finding.Evidence{Loc: rr.role.Loc, Text: "role " + rr.role.Ref()})
 		}
@@ -225,9 +340,9 @@ func (g *Graph) bindIn(a *rbac.Authorizer, byRef map[string]*rbac.Binding, power
 			if rr.mask&missing&(1<<i) == 0 {
 				continue
 			}
-			for _, ns := range targets {
+			for _, ns := range bg.targets {
 				if to := k.target(ns); !have[to] {
-					g.addEdge(g.subjectNode(gr.Subject), g.rightNode(k, ns), fmt.Sprintf("may bind %s to itself %s, so %s %s", rr.role.Ref(), where, k.action, ns), finding.LayerRBAC, ev...)
+					g.addEdge(node(), g.rightNode(k, ns), fmt.Sprintf("may bind %s to itself %s%s, so %s %s", rr.role.Ref(), where, how, k.action, ns), finding.LayerRBAC, ev...)
 					have[to] = true
 				}
 			}

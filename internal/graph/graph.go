@@ -76,6 +76,15 @@ type Graph struct {
 	in    map[string][]*Edge
 	order []string
 	Notes []string
+
+	// idents are the Entra principals' Kubernetes identities, while
+	// building.
+	idents []principalIdent
+}
+
+type principalIdent struct {
+	node string
+	user authn.UserInfo
 }
 
 // Node returns the node with the id, or nil.
@@ -337,6 +346,7 @@ func BuildWith(ctx context.Context, e *env.Environment, a *rbac.Authorizer, adm 
 
 	// Registries: who may pull from or push to which container registry.
 	g.addRegistries(e)
+	g.idents = nil
 	return g, nil
 }
 
@@ -353,6 +363,7 @@ func (g *Graph) addPrincipal(dir *entra.Directory, p *entra.Principal, inToken m
 	if !u.Authenticated() {
 		return
 	}
+	g.idents = append(g.idents, principalIdent{id, u.User})
 	ev := finding.Evidence{Loc: p.Loc, Text: p.String()}
 	g.edge(id, g.node(kubeUserID(u.User.Name), KubeUser, "Kubernetes user "+u.User.Name), "signs in as", finding.LayerAPIServer, ev)
 	for _, grp := range u.User.Groups {

@@ -366,6 +366,28 @@ func TestBindEdges(t *testing.T) {
 	})
 }
 
+// An Entra user's token carries all its groups: one group may give the
+// RoleBindings and another the bind.
+func TestBindThroughTwoGroups(t *testing.T) {
+	group := func(id string) string { return "{kind: Group, apiGroup: rbac.authorization.k8s.io, name: " + id + "}" }
+	g := buildGraph(t, map[string]string{
+		"kubernetes/rbac.yaml": namespacesXY +
+			rbacDoc("x", "rb", `[{apiGroups: [rbac.authorization.k8s.io], resources: [rolebindings], verbs: [create]}]`, group("g-a")) +
+			rbacDoc("", "bind-edit", `[{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [bind], resourceNames: [edit]}]`, group("g-b")),
+		"azure/users.json":       testUsers,
+		"azure/groups.json":      `[{"id": "g-a", "displayName": "a", "securityEnabled": true}, {"id": "g-b", "displayName": "b", "securityEnabled": true}]`,
+		"azure/members/g-a.json": `[{"@odata.type": "#microsoft.graph.user", "id": "u-1"}, {"@odata.type": "#microsoft.graph.user", "id": "u-2"}]`,
+		"azure/members/g-b.json": `[{"@odata.type": "#microsoft.graph.user", "id": "u-1"}, {"@odata.type": "#microsoft.graph.user", "id": "u-3"}]`,
+	})
+	checkPaths(t, g, []pathCase{
+		{"in both groups", principalID("u-1"), createPodsID("x"),
+			"user u1@contoso.com —may bind ClusterRole/edit to itself in x (its user and groups together), so may create pods in x→ create pods in x"},
+		{"RoleBindings only", principalID("u-2"), createPodsID("x"), ""},
+		{"bind only", principalID("u-3"), createPodsID("x"), ""},
+		{"the group alone", principalID("g-a"), createPodsID("x"), ""},
+	})
+}
+
 // escalate: a subject that may update a role it is bound to and passes the
 // escalation check (escalate on that role) adds any rule to it.
 func TestEscalateEdges(t *testing.T) {
