@@ -435,6 +435,27 @@ func TestImpersonateUsersAndGroups(t *testing.T) {
 	})
 }
 
+// The user a group impersonation needs may come from another group of the
+// same token.
+func TestImpersonateGroupWithAnotherGroupsUser(t *testing.T) {
+	group := func(id string) string { return "{kind: Group, apiGroup: rbac.authorization.k8s.io, name: " + id + "}" }
+	g := buildGraph(t, map[string]string{
+		"kubernetes/rbac.yaml": namespacesXY +
+			rbacDoc("x", "pods", `[{apiGroups: [""], resources: [pods], verbs: [create]}]`, group("ops")) +
+			rbacDoc("", "imp-ops", `[{apiGroups: [""], resources: [groups], verbs: [impersonate], resourceNames: [ops]}]`, group("g-a")) +
+			rbacDoc("", "imp-user", `[{apiGroups: [""], resources: [users], verbs: [impersonate], resourceNames: [nobody]}]`, group("g-b")),
+		"azure/users.json":       testUsers,
+		"azure/groups.json":      `[{"id": "g-a", "displayName": "a", "securityEnabled": true}, {"id": "g-b", "displayName": "b", "securityEnabled": true}]`,
+		"azure/members/g-a.json": `[{"@odata.type": "#microsoft.graph.user", "id": "u-1"}, {"@odata.type": "#microsoft.graph.user", "id": "u-2"}]`,
+		"azure/members/g-b.json": `[{"@odata.type": "#microsoft.graph.user", "id": "u-1"}]`,
+	})
+	checkPaths(t, g, []pathCase{
+		{"groups and user from two groups", principalID("u-1"), createPodsID("x"),
+			"user u1@contoso.com —may impersonate group ops (as a user its token's other groups may impersonate)→ Kubernetes group ops —may create pods in x→ create pods in x"},
+		{"groups without a user", principalID("u-2"), createPodsID("x"), ""},
+	})
+}
+
 const nodeAccessSnapshotK8s = `apiVersion: v1
 kind: Namespace
 metadata: {name: open}

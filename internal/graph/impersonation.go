@@ -55,7 +55,9 @@ func (g *Graph) addImpersonationEdges(a *rbac.Authorizer) {
 
 // impersonate adds the edges of verb impersonate on resource (users or
 // groups) to the nodes of names. With need set, only subjects in need
-// get edges; with mark set, subjects that get edges are marked there.
+// get edges, and an Entra principal whose token holds a node in need
+// and a node with the grant gets them itself; with mark set, subjects
+// that may impersonate some name are marked there.
 func (g *Graph) impersonate(a *rbac.Authorizer, resource string, names []string, anyID string, anyKind NodeKind, anyLabel string, nodeID func(string) string, need, mark map[string]bool) {
 	kind := strings.TrimSuffix(resource, "s")
 	note := ""
@@ -69,34 +71,39 @@ func (g *Graph) impersonate(a *rbac.Authorizer, resource string, names []string,
 		}
 		return ev
 	}
-	allowed := func(gr rbac.SubjectGrant) (string, bool) {
+	// Edges a subject would have but for need, by subject node.
+	type pending struct {
+		to     func() string
+		action string
+		ev     []finding.Evidence
+	}
+	blocked := map[string][]pending{}
+	add := func(gr rbac.SubjectGrant, to func() string, action string) (string, bool) {
 		// Users and groups are cluster-scoped: only ClusterRoleBindings
 		// grant impersonating them.
 		if gr.Namespace != "" {
 			return "", false
 		}
 		id := subjectNodeID(gr.Subject)
-		if id == "" || need != nil && !need[id] {
+		if id == "" {
 			return "", false
 		}
-		return id, true
-	}
-	// Any name.
-	anyOf := map[string]bool{}
-	for _, gr := range a.Grants("impersonate", "", resource, "") {
-		id, ok := allowed(gr)
-		if !ok {
-			continue
-		}
-		g.edge(g.subjectNode(gr.Subject), g.node(anyID, anyKind, anyLabel), "may "+anyLabel, finding.LayerRBAC, evOf(gr)...)
-		anyOf[id] = true
 		if mark != nil {
 			mark[id] = true
 		}
+		if need != nil && !need[id] {
+			blocked[id] = append(blocked[id], pending{to, action, evOf(gr)})
+			return id, true
+		}
+		g.edge(g.subjectNode(gr.Subject), to(), action, finding.LayerRBAC, evOf(gr)...)
+		return id, true
 	}
-	if g.nodes[anyID] != nil {
-		for _, n := range names {
-			g.addEdge(anyID, nodeID(n), "impersonates "+kind+" "+n, finding.LayerRBAC)
+	hub := func() string { return g.node(anyID, anyKind, anyLabel) }
+	// Any name.
+	anyOf := map[string]bool{}
+	for _, gr := range a.Grants("impersonate", "", resource, "") {
+		if id, ok := add(gr, hub, "may "+anyLabel); ok {
+			anyOf[id] = true
 		}
 	}
 	// Names a rule lists in resourceNames.
@@ -126,18 +133,45 @@ func (g *Graph) impersonate(a *rbac.Authorizer, resource string, names []string,
 	sort.Strings(named)
 	for _, n := range named {
 		for _, gr := range a.Subjects("impersonate", "", resource, "", "", n) {
-			id, ok := allowed(gr)
-			if !ok || anyOf[id] {
+			if id := subjectNodeID(gr.Subject); anyOf[id] {
 				continue
 			}
 			// Any name counts for the Impersonate-User a group needs;
 			// edges go to the names the graph has nodes for.
-			if mark != nil {
-				mark[id] = true
-			}
 			if isNode[n] {
-				g.edge(g.subjectNode(gr.Subject), nodeID(n), "may impersonate "+kind+" "+n, finding.LayerRBAC, evOf(gr)...)
+				add(gr, func() string { return nodeID(n) }, "may impersonate "+kind+" "+n)
+			} else if mark != nil && gr.Namespace == "" {
+				if id := subjectNodeID(gr.Subject); id != "" {
+					mark[id] = true
+				}
 			}
+		}
+	}
+	// An Entra principal's token holds its user and every group at once.
+	if len(blocked) > 0 {
+		for _, id := range g.idents {
+			nodes := make([]string, 0, 1+len(id.user.Groups))
+			nodes = append(nodes, kubeUserID(id.user.Name))
+			for _, grp := range id.user.Groups {
+				nodes = append(nodes, kubeGroupID(grp))
+			}
+			can := false
+			for _, n := range nodes {
+				can = can || need[n]
+			}
+			if !can {
+				continue
+			}
+			for _, n := range nodes {
+				for _, p := range blocked[n] {
+					g.edge(id.node, p.to(), p.action+" (as a user its token's other groups may impersonate)", finding.LayerRBAC, p.ev...)
+				}
+			}
+		}
+	}
+	if g.nodes[anyID] != nil {
+		for _, n := range names {
+			g.addEdge(anyID, nodeID(n), "impersonates "+kind+" "+n, finding.LayerRBAC)
 		}
 	}
 }
