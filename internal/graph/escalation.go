@@ -21,8 +21,9 @@ import (
 // subjectUser is the least a request made as subject s carries: a User
 // subject's username (with system:authenticated), a Group's membership
 // (and system:authenticated), a ServiceAccount's token identity. Whoever
-// stands behind the subject's node has at least these rights; rights that
-// only a combination of a principal's groups gives are not followed.
+// stands behind the subject's node has at least these rights. Rights that
+// only a combination of an Entra principal's groups gives are asked again
+// with its whole token for bind and group impersonation, not for escalate.
 func subjectUser(s rbacv1.Subject) (authn.UserInfo, bool) {
 	switch s.Kind {
 	case rbacv1.UserKind:
