@@ -117,7 +117,9 @@ func pathsSVG(paths []scan.AttackPath) string {
 	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="attack path graph" width="%d" height="%d" viewBox="0 0 %d %d">`, width, height, width, height)
 	b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#57606a"/></marker></defs>`)
 	colors := map[graph.NodeKind]string{graph.EntraUser: "#ddf4ff", graph.EntraGroup: "#ddf4ff", graph.EntraApp: "#ddf4ff", graph.KubeGroup: "#fff8c5", graph.KubeUser: "#fff8c5",
-		graph.CreatePods: "#ffebe9", graph.ExecPods: "#ffebe9", graph.ServiceAccount: "#fbefff", graph.ManagedIdentity: "#dafbe1", graph.KeyVaultSecret: "#ffd8b5"}
+		graph.EntraIdentity: "#ddf4ff", graph.CreatePods: "#ffebe9", graph.ExecPods: "#ffebe9", graph.KubeSecrets: "#ffebe9", graph.BecomeSA: "#ffebe9",
+		graph.ImpersonateUsers: "#ffebe9", graph.ImpersonateGroups: "#ffebe9", graph.NodeAccess: "#ffcecb", graph.ServiceAccount: "#fbefff",
+		graph.ManagedIdentity: "#dafbe1", graph.KeyVaultSecret: "#ffd8b5", graph.Registry: "#ffd8b5"}
 	for _, e := range edges {
 		a, z := pos[e.from], pos[e.to]
 		x1, y1 := a[0]+boxW, a[1]+boxH/2
