@@ -403,7 +403,11 @@ func (e *Engine) reviewValue(obj *Object) (ast.Value, error) {
 // in a namespace; the object must not change afterwards).
 func (e *Engine) namespaceValue(ns *corev1.Namespace) (ast.Value, error) {
 	if ns == nil {
-		return ast.NullValue, nil
+		// The frameworks Rego driver sets review["namespaceObject"] to the
+		// ReviewCfg's Namespace map, a nil map when the review has no
+		// namespace (cluster-scoped objects, gator), and a nil map converts
+		// to an empty object: {} rather than null.
+		return ast.NewObject(), nil
 	}
 	if v, ok := e.nsValues.Load(ns); ok {
 		return v.(ast.Value), nil

@@ -384,3 +384,33 @@ func TestResource(t *testing.T) {
 		}
 	}
 }
+
+// Without a namespace the frameworks Rego driver hands templates an empty
+// namespaceObject (its ReviewCfg's nil map converts to {}), not null.
+func TestNamespaceObjectWithoutNamespace(t *testing.T) {
+	tmpl := `
+apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {name: k8sshowns}
+spec:
+  crd: {spec: {names: {kind: K8sShowNs}}}
+  targets:
+  - target: admission.k8s.gatekeeper.sh
+    rego: |
+      package k8sshowns
+      violation[{"msg": msg}] {
+        msg := sprintf("ns=%v", [input.review.namespaceObject])
+      }
+`
+	e := engine(t, []string{tmpl}, []string{constraint("K8sShowNs", "show", "")}, Options{})
+	o := podObject("p", "team", nil)
+	o.NamespaceObject = nil
+	if diff := cmp.Diff([]got{{"show", "ns={}"}}, review(t, e, o)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	o = podObject("p", "team", nil)
+	gs := review(t, e, o)
+	if len(gs) != 1 || !strings.Contains(gs[0].Msg, `"name": "team"`) {
+		t.Errorf("with a namespace: %v", gs)
+	}
+}
