@@ -23,6 +23,9 @@ import (
 // scoped constraint counts only with actions listed for it (or "*").
 const GatorEnforcementPoint = "gator.gatekeeper.sh"
 
+// targetName is Gatekeeper's admission target.
+const targetName = "admission.k8s.gatekeeper.sh"
+
 // Runner runs Suites read from a file system (the one their Target was
 // read from). It holds no state between runs and is safe for concurrent
 // use.
@@ -125,7 +128,10 @@ func (r *Runner) prepare(ctx context.Context, dir string, t *Test) (*prepared, e
 		return nil, fmt.Errorf("%w: %w", ErrAddingTemplate, err)
 	}
 	if probs := eng.Problems(); len(probs) > 0 {
-		return nil, fmt.Errorf("%w: %s", ErrAddingTemplate, probs[0].Message)
+		// The frameworks client says "invalid ConstraintTemplate: " where
+		// the engine names the template.
+		msg := strings.TrimPrefix(probs[0].Message, "template "+tmpl.GetName()+": ")
+		return nil, fmt.Errorf("%w: invalid ConstraintTemplate: %s", ErrAddingTemplate, msg)
 	}
 
 	if t.Constraint == "" {
@@ -271,7 +277,9 @@ func (r *Runner) review(ctx context.Context, dir string, p *prepared, c *Case) (
 		}
 		for _, it := range items {
 			if err := inv.add(it); err != nil {
-				return nil, fmt.Errorf("%w: %v %v/%v: %w", ErrAddInventory, it.GroupVersionKind(), it.GetNamespace(), it.GetName(), err)
+				// The client reports target errors as an error map: the
+				// target's name, the error, a newline.
+				return nil, fmt.Errorf("%w: %v %v/%v: %s: %w\n", ErrAddInventory, it.GroupVersionKind(), it.GetNamespace(), it.GetName(), targetName, err)
 			}
 		}
 	}

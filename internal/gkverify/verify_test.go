@@ -101,7 +101,7 @@ func TestVerifySuites(t *testing.T) {
 		{path: "testdata/inventory/suite.yaml", want: map[string]string{
 			"unique-ingress-host": "pass", "unique-ingress-host/no-inventory": "pass", "unique-ingress-host/host-taken": "pass", "unique-ingress-host/only-itself": "pass",
 			"inventory-without-version":                  `^$`,
-			"inventory-without-version/broken-inventory": `^unable to add object to data.inventory: /, Kind=Ingress web/broken: invalid request object: resource broken has no version$`,
+			"inventory-without-version/broken-inventory": `^unable to add object to data.inventory: /, Kind=Ingress web/broken: admission.k8s.gatekeeper.sh: invalid request object: resource broken has no version\n$`,
 		}},
 		{path: "testdata/admission/suite.yaml", want: map[string]string{
 			"protected-namespace": `^$`, "protected-namespace/bob-deletes": "pass", "protected-namespace/admin-deletes": "pass", "protected-namespace/create": "pass",
