@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"sort"
 	"strings"
 	"time"
 
@@ -318,6 +319,9 @@ func (r *Runner) review(ctx context.Context, dir string, p *prepared, c *Case) (
 	for _, res := range results {
 		msgs = append(msgs, res.Msg)
 	}
+	// The client's Results() orders by enforcement action, then message;
+	// a test has one constraint, so by message.
+	sort.Strings(msgs)
 	return msgs, nil
 }
 
