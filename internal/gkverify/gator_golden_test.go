@@ -20,14 +20,15 @@ import (
 // line: the same pass/fail for every test and case and the same errors.
 // edge/ probes constraint validation (schema errors, defaults, unknown
 // fields, names, selectors, enforcement actions, legacy schemas) and match/
-// every match criterion on plain objects and AdmissionReviews.
+// every match criterion on plain objects and AdmissionReviews, errors/ the
+// errors of templates, constraints, cases and assertions.
 func TestAgainstGator(t *testing.T) {
 	runtime := regexp.MustCompile(`[0-9]+\.[0-9]{3}s`)
 	for _, path := range []string{
 		"testdata/labels/suite.yaml", "testdata/labels/failing.yaml", "testdata/cel/suite.yaml",
 		"testdata/inventory/suite.yaml", "testdata/admission/suite.yaml", "testdata/invalid/suite.yaml",
 		"testdata/invalid/failing.yaml", "testdata/skip/...", "testdata/nsselector/suite.yaml",
-		"testdata/edge/suite.yaml", "testdata/match/suite.yaml",
+		"testdata/edge/suite.yaml", "testdata/match/suite.yaml", "testdata/errors/suite.yaml",
 	} {
 		t.Run(path, func(t *testing.T) {
 			name := strings.NewReplacer("testdata/", "", "/...", "_tree", "/", "_", ".yaml", "").Replace(path)

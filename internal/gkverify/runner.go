@@ -117,7 +117,10 @@ func (r *Runner) prepare(ctx context.Context, dir string, t *Test) (*prepared, e
 	switch gvk.Version {
 	case "v1", "v1beta1", "v1alpha1":
 	default:
-		return nil, fmt.Errorf("path %q: %w: no kind \"ConstraintTemplate\" is registered for version %q", tp, ErrAddingTemplate, tmpl.GetAPIVersion())
+		return nil, fmt.Errorf("path %q: %w: no kind \"ConstraintTemplate\" is registered for version %q in scheme \"pkg/runtime/scheme.go:111\"", tp, ErrAddingTemplate, tmpl.GetAPIVersion())
+	}
+	if err := checkTemplate(tmpl, tp); err != nil {
+		return nil, err
 	}
 	cs, err := newConstraintSchema(tmpl)
 	if err != nil {
@@ -129,10 +132,7 @@ func (r *Runner) prepare(ctx context.Context, dir string, t *Test) (*prepared, e
 		return nil, fmt.Errorf("%w: %w", ErrAddingTemplate, err)
 	}
 	if probs := eng.Problems(); len(probs) > 0 {
-		// The frameworks client says "invalid ConstraintTemplate: " where
-		// the engine names the template.
-		msg := strings.TrimPrefix(probs[0].Message, "template "+tmpl.GetName()+": ")
-		return nil, fmt.Errorf("%w: invalid ConstraintTemplate: %s", ErrAddingTemplate, msg)
+		return nil, templateProblem(tmpl, probs[0].Message)
 	}
 
 	if t.Constraint == "" {
@@ -182,6 +182,9 @@ func (r *Runner) prepare(ctx context.Context, dir string, t *Test) (*prepared, e
 // enforcement point, where every template runs.
 func forEngineTemplate(tmpl *unstructured.Unstructured) *unstructured.Unstructured {
 	out := tmpl.DeepCopy()
+	// The client compares the name with the kind ignoring case; the
+	// engine wants it lower-case.
+	out.SetName(strings.ToLower(out.GetName()))
 	targets, _, _ := unstructured.NestedSlice(out.Object, "spec", "targets")
 	for _, tg := range targets {
 		if m, ok := tg.(map[string]any); ok {
@@ -419,7 +422,8 @@ func admissionObject(u *unstructured.Unstructured) (*reviewed, error) {
 	raw := req.Object.Raw
 	if req.Operation == admissionv1.Delete {
 		if req.OldObject.Raw == nil {
-			return nil, ErrOldObjectIsNil
+			// The client's error map: target, error, newline.
+			return nil, fmt.Errorf("%s: target.HandleReview failed for target %q: %w\n", targetName, targetName, ErrOldObjectIsNil)
 		}
 		raw, obj = req.OldObject.Raw, old
 	}
