@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	admissionv1 "k8s.io/api/admission/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -148,8 +149,7 @@ func compileCEL(src map[string]any, templateName string) (*celProgram, error) {
 // the namespace object; every Deny decision is a violation with the
 // decision's message.
 func (p *celProgram) eval(ctx context.Context, c *Constraint, obj *Object, attrs *admission.VersionedAttributes) []Result {
-	gvr := schema.GroupVersionResource{Group: obj.Group, Version: obj.Version, Resource: obj.Resource}
-	res := p.validator.Validate(ctx, gvr, attrs, c.Object, obj.NamespaceObject, celconfig.PerCallLimit, nil)
+	res := p.validator.Validate(ctx, attrs.GetResource(), attrs, c.Object, obj.NamespaceObject, celconfig.PerCallLimit, nil)
 	var out []Result
 	for _, d := range res.Decisions {
 		if d.Action == validating.ActionDeny {
@@ -163,6 +163,9 @@ func (p *celProgram) eval(ctx context.Context, c *Constraint, obj *Object, attrs
 // AdmissionRequest: the object decoded as unstructured JSON (integers as
 // int64, other numbers as float64), no old object, the user info.
 func celAttributes(obj *Object) (*admission.VersionedAttributes, error) {
+	if obj.Request != nil {
+		return celRequestAttributes(obj.Request)
+	}
 	op := admission.Operation(obj.Operation)
 	if op == "" {
 		op = admission.Create
@@ -222,4 +225,53 @@ func celCode(tgt map[string]any) (map[string]any, error) {
 		return src, nil
 	}
 	return nil, errNoCEL
+}
+
+// celRequestAttributes are the attributes of an AdmissionRequest as the
+// k8scel driver's RequestWrapper gives them: object unset on DELETE, the
+// operation mapped (anything else is ""), dryRun, options, user info.
+func celRequestAttributes(req *admissionv1.AdmissionRequest) (*admission.VersionedAttributes, error) {
+	decode := func(raw []byte, what string) (runtime.Object, error) {
+		if len(raw) == 0 {
+			return nil, nil
+		}
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(raw); err != nil {
+			return nil, fmt.Errorf("could not unmarshal %s: %w", what, err)
+		}
+		return u, nil
+	}
+	if req.Operation == admissionv1.Delete && req.OldObject.Raw == nil {
+		return nil, errOldObjectIsNil
+	}
+	var object runtime.Object
+	if req.Operation != admissionv1.Delete {
+		var err error
+		if object, err = decode(req.Object.Raw, "object"); err != nil {
+			return nil, err
+		}
+	}
+	oldObject, err := decode(req.OldObject.Raw, "old object")
+	if err != nil {
+		return nil, err
+	}
+	options, err := decode(req.Options.Raw, "options")
+	if err != nil {
+		return nil, err
+	}
+	ops := map[admissionv1.Operation]admission.Operation{admissionv1.Create: admission.Create, admissionv1.Update: admission.Update, admissionv1.Delete: admission.Delete, admissionv1.Connect: admission.Connect}
+	extra := map[string][]string{}
+	for k, v := range req.UserInfo.Extra {
+		extra[k] = append([]string(nil), v...)
+	}
+	userInfo := &user.DefaultInfo{Name: req.UserInfo.Username, UID: req.UserInfo.UID, Groups: req.UserInfo.Groups, Extra: extra}
+	gvk := schema.GroupVersionKind{Group: req.Kind.Group, Version: req.Kind.Version, Kind: req.Kind.Kind}
+	gvr := schema.GroupVersionResource{Group: req.Resource.Group, Version: req.Resource.Version, Resource: req.Resource.Resource}
+	attr := admission.NewAttributesRecord(object, oldObject, gvk, req.Namespace, req.Name, gvr, req.SubResource, ops[req.Operation], options, req.DryRun != nil && *req.DryRun, userInfo)
+	return &admission.VersionedAttributes{
+		Attributes:         attr,
+		VersionedKind:      gvk,
+		VersionedObject:    admission.NewLazyObject(object),
+		VersionedOldObject: admission.NewLazyObject(oldObject),
+	}, nil
 }

@@ -17,8 +17,10 @@
 package gatekeeper
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -30,6 +32,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/topdown"
+	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apiserver/pkg/admission"
@@ -187,6 +190,13 @@ type Object struct {
 	// pods expanded from workloads.
 	Source   string
 	UserInfo map[string]any
+	// Request, when set, is the admission request under review exactly as
+	// Gatekeeper's target receives it (a webhook's AdmissionRequest, or the
+	// request gator makes of a plain object: kind, name, namespace, object
+	// and nothing else). input.review is then its JSON, and the CEL request
+	// is made from it; Operation, UserInfo and Object do not shape the
+	// review (Object, Labels and the other fields still decide the match).
+	Request *admissionv1.AdmissionRequest
 }
 
 // Result is one violation.
@@ -351,6 +361,9 @@ var (
 // AdmissionRequest's JSON (uid, kind, resource, name, namespace, operation,
 // userInfo, object, oldObject, dryRun, options) plus namespaceObject.
 func (e *Engine) reviewValue(obj *Object) (ast.Value, error) {
+	if obj.Request != nil {
+		return e.requestValue(obj)
+	}
 	op := obj.Operation
 	if op == "" {
 		op = "CREATE"
@@ -397,6 +410,42 @@ func (e *Engine) reviewValue(obj *Object) (ast.Value, error) {
 	v.(ast.Object).Insert(ast.StringTerm("namespaceObject"), ast.NewTerm(nsObj))
 	return v, nil
 }
+
+// requestValue is input.review for an Object with a Request: the request's
+// JSON (after the target's DELETE rule: object is the old object), plus
+// namespaceObject.
+func (e *Engine) requestValue(obj *Object) (ast.Value, error) {
+	req := *obj.Request
+	if req.Operation == admissionv1.Delete {
+		if req.OldObject.Raw == nil {
+			return nil, errOldObjectIsNil
+		}
+		req.Object = req.OldObject
+	}
+	b, err := json.Marshal(&req)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	v, err := toValue(m)
+	if err != nil {
+		return nil, err
+	}
+	nsObj, err := e.namespaceValue(obj.NamespaceObject)
+	if err != nil {
+		return nil, err
+	}
+	v.(ast.Object).Insert(ast.StringTerm("namespaceObject"), ast.NewTerm(nsObj))
+	return v, nil
+}
+
+// errOldObjectIsNil is the target's refusal of a DELETE without oldObject.
+var errOldObjectIsNil = errors.New("oldObject cannot be nil for DELETE operations")
 
 // namespaceValue converts a Namespace for input.review.namespaceObject
 // once per Namespace object (callers pass the same object for every review

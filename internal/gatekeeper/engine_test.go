@@ -7,7 +7,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 )
 
@@ -412,5 +415,80 @@ spec:
 	gs := review(t, e, o)
 	if len(gs) != 1 || !strings.Contains(gs[0].Msg, `"name": "team"`) {
 		t.Errorf("with a namespace: %v", gs)
+	}
+}
+
+// With a Request the review is that request as the target hands it on
+// (gatekeeper pkg/target: unstructuredToAdmissionRequest for gator's plain
+// objects, the AdmissionRequest itself for webhooks and AdmissionReviews);
+// the Rego and the CEL template see the same request.
+func TestReviewOfARequest(t *testing.T) {
+	rego := `
+apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {name: k8sreviewinput}
+spec:
+  crd: {spec: {names: {kind: K8sReviewInput}}}
+  targets:
+  - target: admission.k8s.gatekeeper.sh
+    rego: |
+      package k8sreviewinput
+      violation[{"msg": sprintf("operation is %q", [input.review.operation])}] { true }
+      violation[{"msg": "oldObject is null"}] { input.review.oldObject == null }
+      violation[{"msg": sprintf("uid is %q", [input.review.uid])}] { true }
+      violation[{"msg": "requestKind is set"}] { input.review.requestKind }
+      violation[{"msg": sprintf("dryRun is %v", [input.review.dryRun])}] { input.review.dryRun == input.review.dryRun }
+      violation[{"msg": sprintf("object name %v", [input.review.object.metadata.name])}] { true }
+`
+	cel := `
+apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {name: k8sreviewcel}
+spec:
+  crd: {spec: {names: {kind: K8sReviewCel}}}
+  targets:
+  - target: admission.k8s.gatekeeper.sh
+    code:
+    - engine: K8sNativeValidation
+      source:
+        validations:
+        - expression: "false"
+          messageExpression: "'cel operation=' + request.operation + ' dryRun=' + string(request.dryRun) + ' old=' + (oldObject == null ? 'null' : oldObject.metadata.name) + ' object=' + (object == null ? 'null' : object.metadata.name)"
+`
+	e := engine(t, []string{rego, cel}, []string{constraint("K8sReviewInput", "probe", ""), constraint("K8sReviewCel", "cel", "")}, Options{})
+	cm := []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm","namespace":"ns"}}`)
+	old := []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm-old","namespace":"ns"}}`)
+	plain := &admissionv1.AdmissionRequest{Kind: metav1.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, Name: "cm", Namespace: "ns", Object: runtime.RawExtension{Raw: cm}}
+	yes := true
+	update := &admissionv1.AdmissionRequest{UID: "705ab4f5", Kind: metav1.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, Name: "cm", Namespace: "ns",
+		Operation: admissionv1.Update, DryRun: &yes, Object: runtime.RawExtension{Raw: cm}, OldObject: runtime.RawExtension{Raw: old}}
+	del := &admissionv1.AdmissionRequest{UID: "d", Kind: metav1.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, Name: "cm", Namespace: "ns",
+		Operation: admissionv1.Delete, OldObject: runtime.RawExtension{Raw: old}}
+	for _, tc := range []struct {
+		name string
+		req  *admissionv1.AdmissionRequest
+		want []got
+	}{
+		{"plain object as gator makes it", plain, []got{
+			{"cel", "cel operation= dryRun=false old=null object=cm"},
+			{"probe", `object name cm`}, {"probe", `oldObject is null`}, {"probe", `operation is ""`}, {"probe", `uid is ""`}}},
+		{"an UPDATE request with dryRun", update, []got{
+			{"cel", "cel operation=UPDATE dryRun=true old=cm-old object=cm"},
+			{"probe", `dryRun is true`}, {"probe", `object name cm`}, {"probe", `operation is "UPDATE"`}, {"probe", `uid is "705ab4f5"`}}},
+		{"a DELETE: Rego sees the old object as object, CEL no object", del, []got{
+			{"cel", "cel operation=DELETE dryRun=false old=cm-old object=null"},
+			{"probe", `object name cm-old`}, {"probe", `operation is "DELETE"`}, {"probe", `uid is "d"`}}},
+	} {
+		o := &Object{Version: "v1", Kind: "ConfigMap", Resource: "configmaps", Namespace: "ns", Name: "cm", Source: SourceOriginal, Request: tc.req,
+			Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "cm", "namespace": "ns"}}}
+		if diff := cmp.Diff(tc.want, review(t, e, o)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+	}
+	bad := *del
+	bad.OldObject = runtime.RawExtension{}
+	o := &Object{Version: "v1", Kind: "ConfigMap", Resource: "configmaps", Namespace: "ns", Name: "cm", Source: SourceOriginal, Request: &bad}
+	if _, err := e.Review(context.Background(), o); err == nil || !strings.Contains(err.Error(), "oldObject cannot be nil for DELETE operations") {
+		t.Errorf("DELETE without oldObject: err = %v", err)
 	}
 }
