@@ -13,6 +13,7 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -336,12 +337,22 @@ func plainObject(u *unstructured.Unstructured) (*reviewed, error) {
 	if err != nil {
 		return nil, err
 	}
+	raw, err := u.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
 	gvk := u.GroupVersionKind()
+	// gatekeeper pkg/target unstructuredToAdmissionRequest: no operation,
+	// uid, resource or user.
+	req := &admissionv1.AdmissionRequest{
+		Kind:   metav1.GroupVersionKind{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind},
+		Object: runtime.RawExtension{Raw: raw}, Name: u.GetName(), Namespace: u.GetNamespace(),
+	}
 	return &reviewed{
 		Object: &gatekeeper.Object{
 			Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind,
 			Namespace: u.GetNamespace(), Name: u.GetName(), GenerateName: u.GetGenerateName(), Labels: u.GetLabels(),
-			Object: m, Source: "Original",
+			Object: m, Source: "Original", Request: req,
 		},
 		namespace: u.GetNamespace(),
 		matchOn:   []*unstructured.Unstructured{u},
@@ -430,6 +441,7 @@ func admissionObject(u *unstructured.Unstructured) (*reviewed, error) {
 	o := &gatekeeper.Object{
 		Group: req.Kind.Group, Version: req.Kind.Version, Kind: req.Kind.Kind, Resource: req.Resource.Resource,
 		Namespace: req.Namespace, Name: req.Name, Operation: string(req.Operation), Source: "Original",
+		Request: req, // reviewed as the request it is (uid, dryRun, oldObject, ...)
 	}
 	if raw != nil {
 		m := map[string]any{}
