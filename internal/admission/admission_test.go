@@ -110,7 +110,7 @@ func TestSeedOutcomes(t *testing.T) {
 		if got := v.Pods.Denials[0].Message; got != "Container image docker.io/library/busybox:1.36 for container wait-for-db has not been allowed." {
 			t.Errorf("message = %q", got)
 		}
-		if !strings.HasPrefix(v.Pods.Message, `admission webhook "validation.gatekeeper.sh" denied the request: [azurepolicy-container-allowed-images-`) {
+		if !strings.HasPrefix(v.Pods.Message, `admission webhook "validation.gatekeeper.sh" denied the request: [azurepolicy-k8sazurev2containerallowedimag-`) {
 			t.Errorf("API message = %q", v.Pods.Message)
 		}
 	})

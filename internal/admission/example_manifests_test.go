@@ -36,7 +36,7 @@ func TestExampleManifests(t *testing.T) {
 		"root-pod.yaml": {Layers: []string{"pod-security restricted:latest"},
 			Message: `pods "root-app" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container "app" must set securityContext.allowPrivilegeEscalation=false)`},
 		"unapproved-image.yaml": {Layers: []string{"azure-policy Kubernetes cluster containers should only use allowed images"},
-			Message: `admission webhook "validation.gatekeeper.sh" denied the request: [azurepolicy-container-allowed-images-`},
+			Message: `admission webhook "validation.gatekeeper.sh" denied the request: [azurepolicy-k8sazurev2containerallowedimag-`},
 	}
 	for _, f := range files {
 		name := filepath.Base(f)

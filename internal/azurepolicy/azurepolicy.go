@@ -302,7 +302,7 @@ func (s *Set) add(a *azure.PolicyAssignment, ini *Initiative, ref string, def *D
 	}
 
 	h := sha256.Sum256([]byte(strings.ToLower(a.ID) + "|" + ref))
-	name := "azurepolicy-" + strings.TrimSuffix(tmplFile[:strings.LastIndex(tmplFile, "-v")], "-") + "-" + hex.EncodeToString(h[:])[:20]
+	name := constraintName(t.GetName(), hex.EncodeToString(h[:])[:20])
 	annotations := map[string]any{
 		"azure-policy-assignment-id":    a.ID,
 		"azure-policy-definition-id":    "/providers/Microsoft.Authorization/policyDefinitions/" + def.ID,
@@ -396,4 +396,20 @@ func toStrings(v any) []string {
 		return out
 	}
 	return nil
+}
+
+// constraintName names a constraint as the add-on does:
+// azurepolicy-<template name, cut to 30 bytes>-<20 hex digits>, at most
+// 63 bytes, which Gatekeeper requires of constraint names (the add-on's
+// constraints in Azure/AKS#4769 read azurepolicy-k8sazurev1blockdefault-
+// 412ab5a03df011a5e8c6; older add-ons used the definition's template
+// path, cut the same way: azurepolicy-container-disallowed-capabilit-
+// 974fdccb386c73cd0fd6 in Azure/AKS#2763). The hash is akssec's own: the
+// add-on's input to it is not published.
+func constraintName(template, hash string) string {
+	const maxPart = 63 - len("azurepolicy-") - 1 - 20
+	if len(template) > maxPart {
+		template = template[:maxPart]
+	}
+	return "azurepolicy-" + template + "-" + hash
 }

@@ -56,7 +56,7 @@ func TestBuildMapsLikeTheAddon(t *testing.T) {
 		t.Errorf("skipped = %v, want the Disabled and the unknown assignment", s.Skipped)
 	}
 	c := s.Constraints[0]
-	if !strings.HasPrefix(c.Name(), "azurepolicy-container-allowed-images-") {
+	if !strings.HasPrefix(c.Name(), "azurepolicy-k8sazurev2containerallowedimag-") {
 		t.Errorf("name = %s", c.Name())
 	}
 	if c.DisplayName() != "display imgs" {
@@ -154,6 +154,29 @@ func TestEveryDefinitionHasItsTemplate(t *testing.T) {
 			if m.Definition == nil {
 				t.Errorf("initiative %s member %s names no known definition", ini.ID, m.ReferenceID)
 			}
+		}
+	}
+}
+
+// Gatekeeper refuses constraint names over 63 bytes; the add-on cuts the
+// template name to fit.
+func TestConstraintNames(t *testing.T) {
+	for _, tc := range []struct{ template, want string }{
+		{"k8sazurev1blockdefault", "azurepolicy-k8sazurev1blockdefault-412ab5a03df011a5e8c6"},
+		{"k8sazurev3disallowedcapabilities", "azurepolicy-k8sazurev3disallowedcapabiliti-412ab5a03df011a5e8c6"},
+	} {
+		got := constraintName(tc.template, "412ab5a03df011a5e8c6")
+		if got != tc.want || len(got) > 63 {
+			t.Errorf("constraintName(%q) = %q (%d bytes), want %q", tc.template, got, len(got), tc.want)
+		}
+	}
+	for _, name := range TemplateNames() {
+		u, err := Template(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := constraintName(u.GetName(), strings.Repeat("f", 20)); len(n) > 63 {
+			t.Errorf("%s: %q is %d bytes", name, n, len(n))
 		}
 	}
 }

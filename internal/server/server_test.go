@@ -152,7 +152,7 @@ func TestValidate(t *testing.T) {
 	}{
 		{name: "approved image", pod: makePod("team-alpha", "ok"), allowed: true},
 		{name: "unapproved image names the policy and the fix", pod: makePod("team-alpha", "nginx", withImage("docker.io/library/nginx:1.27")),
-			wantInMsg: []string{"[azurepolicy-container-allowed-images-", "Container image docker.io/library/nginx:1.27 for container app has not been allowed.",
+			wantInMsg: []string{"[azurepolicy-k8sazurev2containerallowedimag-", "Container image docker.io/library/nginx:1.27 for container app has not been allowed.",
 				`(Azure Policy "Kubernetes cluster containers should only use allowed images")`, "fix: "}},
 		{name: "privileged denied by Azure Policy", pod: makePod("team-alpha", "priv", withPrivileged),
 			wantInMsg: []string{"Privileged container is not allowed: app", `Azure Policy "Kubernetes cluster should not allow privileged containers"`}},

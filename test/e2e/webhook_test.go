@@ -158,7 +158,7 @@ func TestAdmissionWebhook(t *testing.T) {
 		wantErr []string
 	}{
 		{"unapproved image", bad, []string{
-			`admission webhook "` + name + `" denied the request: [azurepolicy-container-allowed-images-`,
+			`admission webhook "` + name + `" denied the request: [azurepolicy-k8sazurev2containerallowedimag-`,
 			"Container image docker.io/library/nginx:1.27 for container app has not been allowed.",
 			`Azure Policy "Kubernetes cluster containers should only use allowed images"`,
 		}},

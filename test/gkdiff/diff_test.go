@@ -154,8 +154,7 @@ func compare(t *testing.T, ctx context.Context, ps policySet, reqs []*request) t
 // logged where it shows, and TestKnownBugsObserved fails when one no
 // longer shows, so that the list is kept true.
 const (
-	bugParamSchema     = "[parameters-schema: akssec does not validate a constraint's spec.parameters against the template's openAPIV3Schema, which the constraint CRD's structural schema makes the API server and Gatekeeper's webhook enforce]"
-	bugAzureNameLength = "[azurepolicy-name-length: internal/azurepolicy names some constraints with more than 63 bytes, which Gatekeeper's constraint CRD schema (metadata.name maxLength 63) rejects; internal/gatekeeper does not check it either]"
+	bugParamSchema = "[parameters-schema: akssec does not validate a constraint's spec.parameters against the template's openAPIV3Schema, which the constraint CRD's structural schema makes the API server and Gatekeeper's webhook enforce]"
 )
 
 // observed records the known bugs the tests saw.

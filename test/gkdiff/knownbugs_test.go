@@ -22,7 +22,7 @@ func mustYAML(t *testing.T, s string) *unstructured.Unstructured {
 }
 
 // TestKnownBugConstraintSchema is the minimal reproducer of
-// bugParamSchema (and of the name length half of bugAzureNameLength):
+// bugParamSchema (and of the metadata.name length check that goes with it):
 // Gatekeeper rejects a constraint that breaks its CRD's schema (parameters
 // of the wrong type, parameters the schema does not have on a v1 template,
 // a name over 63 bytes); akssec's engine accepts all three. When the
