@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -156,6 +157,9 @@ func (p *celProgram) eval(ctx context.Context, c *Constraint, obj *Object, attrs
 			out = append(out, Result{Constraint: c, Msg: d.Message})
 		}
 	}
+	// In message order, as Review promises (and the frameworks client's
+	// Results() sorts).
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Msg < out[j].Msg })
 	return out
 }
 
