@@ -138,6 +138,30 @@ func (g *Graph) Toward(dst string, maxHops int) map[string]*Edge {
 	return g.search(dst, "", maxHops, g.in, func(e *Edge) string { return e.From })
 }
 
+// TowardExcept is Toward that reaches the nodes for which stop is true but
+// does not search past them (the caller accounts for what lies behind
+// them, e.g. once for a hub many nodes share).
+func (g *Graph) TowardExcept(dst string, stop func(id string) bool) map[string]*Edge {
+	by := map[string]*Edge{dst: nil}
+	frontier := []string{dst}
+	for len(frontier) > 0 {
+		var next []string
+		for _, n := range frontier {
+			for _, e := range g.in[n] {
+				if _, seen := by[e.From]; seen {
+					continue
+				}
+				by[e.From] = e
+				if !stop(e.From) {
+					next = append(next, e.From)
+				}
+			}
+		}
+		frontier = next
+	}
+	return by
+}
+
 // search is a breadth-first search from start along edges(n), where far(e)
 // is the node an edge leads to; it returns for every reached node the edge
 // it was reached by, and stops early once stop is reached.

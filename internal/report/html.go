@@ -17,6 +17,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"sev":    func(s finding.Severity) string { return s.String() },
 	"counts": countLine,
 	"status": func(s scan.Status) string { return string(s) },
+	"more":   func(p scan.AttackPath) int { return p.SourceCount - len(p.Sources) },
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
@@ -39,7 +40,7 @@ pre{white-space:pre-wrap;word-break:break-word;margin:0;font-size:.85em}
 {{end}}</table>
 <h2 id="paths">Attack paths</h2>
 {{if .Paths}}{{.SVG}}
-{{range .Paths}}<p><b>{{.Via}}</b> → {{range $i, $t := .Targets}}{{if $i}}, {{end}}{{$t}}{{end}}: {{range $i, $s := .Sources}}{{if $i}}, {{end}}{{$s}}{{end}}</p>
+{{range .Paths}}<p><b>{{.Via}}</b> → {{range $i, $t := .Targets}}{{if $i}}, {{end}}{{$t}}{{end}}: {{range $i, $s := .Sources}}{{if $i}}, {{end}}{{$s}}{{end}}{{with more .}} and {{.}} more{{end}}</p>
 <ol>{{range $i, $e := .Path.Edges}}<li>{{(index $.Nodes $e.From).Label}} — <i>{{$e.Action}}</i> → {{(index $.Nodes $e.To).Label}} <span class="muted">[{{$e.Layer}}]</span></li>{{end}}</ol>
 {{end}}{{else}}<p>No path from an Entra principal outside the admin groups to a Key Vault secret.</p>{{end}}
 <h2 id="findings">Findings</h2>

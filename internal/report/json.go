@@ -52,10 +52,13 @@ type Summary struct {
 
 // PathDoc is an attack path for JSON.
 type PathDoc struct {
-	Sources []string  `json:"sources"`
-	Via     string    `json:"via"`
-	Targets []string  `json:"targets"`
-	Steps   []StepDoc `json:"steps"`
+	// Sources are the first scan.MaxListedSources principals;
+	// SourceCount is how many there are.
+	Sources     []string  `json:"sources"`
+	SourceCount int       `json:"sourceCount"`
+	Via         string    `json:"via"`
+	Targets     []string  `json:"targets"`
+	Steps       []StepDoc `json:"steps"`
 }
 
 // StepDoc is one edge of a path.
@@ -86,7 +89,7 @@ func document(r *Report) Document {
 		d.Notes = []string{}
 	}
 	for _, p := range r.Result.Paths {
-		pd := PathDoc{Sources: p.Sources, Via: p.Via, Targets: p.Targets}
+		pd := PathDoc{Sources: p.Sources, SourceCount: p.SourceCount, Via: p.Via, Targets: p.Targets}
 		for i, e := range p.Path.Edges {
 			pd.Steps = append(pd.Steps, StepDoc{From: p.Path.Nodes[i].Label, To: p.Path.Nodes[i+1].Label, Action: e.Action, Layer: e.Layer, Evidence: e.Evidence})
 		}

@@ -24,7 +24,7 @@ func writeMarkdown(w io.Writer, r *Report) error {
 	if len(r.Result.Paths) > 0 {
 		fmt.Fprintln(b, "\n## Attack paths")
 		for _, p := range r.Result.Paths {
-			fmt.Fprintf(b, "\n**%s → %s** (%s)\n\n", p.Via, strings.Join(p.Targets, ", "), mdEscape(strings.Join(p.Sources, ", ")))
+			fmt.Fprintf(b, "\n**%s → %s** (%s)\n\n", p.Via, strings.Join(p.Targets, ", "), mdEscape(sourceList(p)))
 			for i, e := range p.Path.Edges {
 				fmt.Fprintf(b, "%d. %s — *%s* → %s (`%s`)\n", i+1, p.Path.Nodes[i].Label, e.Action, p.Path.Nodes[i+1].Label, e.Layer)
 			}

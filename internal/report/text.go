@@ -39,7 +39,7 @@ func writeText(w io.Writer, r *Report) error {
 	if len(r.Result.Paths) > 0 {
 		fmt.Fprintln(b, c(ansiBold, "Attack paths"))
 		for _, p := range r.Result.Paths {
-			fmt.Fprintf(b, "  %s → %s (%d principals: %s)\n", p.Via, strings.Join(p.Targets, ", "), len(p.Sources), strings.Join(p.Sources, ", "))
+			fmt.Fprintf(b, "  %s → %s (%d principals: %s)\n", p.Via, strings.Join(p.Targets, ", "), p.SourceCount, sourceList(p))
 			for i, e := range p.Path.Edges {
 				fmt.Fprintf(b, "    %d. %s %s %s  [%s]\n", i+1, p.Path.Nodes[i].Label, c(ansiGrey, "—"+e.Action+"→"), p.Path.Nodes[i+1].Label, e.Layer)
 			}
@@ -102,4 +102,14 @@ func truncate(s string, n int) string {
 
 func indent(s, pad string) string {
 	return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+pad)
+}
+
+// sourceList names a path's principals, saying how many more there are
+// than the listed ones.
+func sourceList(p scan.AttackPath) string {
+	s := strings.Join(p.Sources, ", ")
+	if more := p.SourceCount - len(p.Sources); more > 0 {
+		s += fmt.Sprintf(" and %d more", more)
+	}
+	return s
 }

@@ -36,8 +36,11 @@ type Result struct {
 // AttackPath is a way from an Entra principal to a Key Vault secret that
 // runs through the cluster.
 type AttackPath struct {
-	// Sources are the Entra principals (UPNs or names) that can take it.
-	Sources []string `json:"sources"`
+	// Sources are the Entra principals (UPNs or names) that can take it,
+	// the first MaxListedSources of them in node order; SourceCount says
+	// how many there are in all.
+	Sources     []string `json:"sources"`
+	SourceCount int      `json:"sourceCount"`
 	// Path is the shortest path of the first source.
 	Path *graph.Path `json:"path"`
 	// Via is the ServiceAccount the path becomes, the chokepoint.
@@ -148,6 +151,38 @@ func AttackPaths(e *env.Environment, g *graph.Graph) []AttackPath {
 	for _, s := range g.Sources() {
 		sources[s] = true
 	}
+	isHub := func(id string) bool {
+		switch g.Node(id).Kind {
+		case graph.NodeAccess, graph.ImpersonateUsers, graph.ImpersonateGroups:
+			return true
+		}
+		return false
+	}
+	eligible := func(id string) bool { return sources[id] && !admins[strings.TrimPrefix(id, "entra:")] }
+	hubs := map[string]map[string]*graph.Edge{} // hub → Toward(hub)
+	behindHubs := map[string]*hubSources{}      // sorted hub IDs joined → the sources behind them
+	reachOf := func(ids []string) *hubSources {
+		key := strings.Join(ids, "\x00")
+		if hs := behindHubs[key]; hs != nil {
+			return hs
+		}
+		hs := &hubSources{set: map[string]bool{}, via: map[string]string{}}
+		for _, h := range ids {
+			if hubs[h] == nil {
+				hubs[h] = g.Toward(h, 0)
+			}
+			for src := range hubs[h] {
+				if eligible(src) && !hs.set[src] {
+					hs.set[src] = true
+					hs.via[src] = h
+					hs.sources = append(hs.sources, src)
+				}
+			}
+		}
+		sort.Strings(hs.sources)
+		behindHubs[key] = hs
+		return hs
+	}
 	var out []AttackPath
 	for _, n := range g.Nodes() {
 		if n.Kind != graph.ServiceAccount {
@@ -167,18 +202,36 @@ func AttackPaths(e *env.Environment, g *graph.Graph) []AttackPath {
 				continue
 			}
 			sort.Slice(reads, func(i, j int) bool { return reads[i].To < reads[j].To })
-			next := g.Toward(n.ID, 0)
-			var srcs []string
+			// Search back to the principals, but not past a hub (root on a
+			// node, impersonation): what reaches a hub is found once and
+			// shared by every ServiceAccount behind it.
+			next := g.TowardExcept(n.ID, isHub)
+			var direct []string // eligible sources found without a hub
+			var hubIDs []string // hubs the ServiceAccount is reached through
 			for id := range next {
-				if sources[id] && !admins[strings.TrimPrefix(id, "entra:")] {
-					srcs = append(srcs, id)
+				if eligible(id) {
+					direct = append(direct, id)
+				}
+				if isHub(id) && id != n.ID {
+					hubIDs = append(hubIDs, id)
 				}
 			}
-			if len(srcs) == 0 {
+			sort.Strings(direct)
+			sort.Strings(hubIDs)
+			behind := reachOf(hubIDs) // sorted sources behind the hubs, found once per hub set
+			srcs, count := mergeSources(direct, behind.sources, behind.set, MaxListedSources)
+			if count == 0 {
 				continue
 			}
-			sort.Strings(srcs)
-			p := g.Follow(next, srcs[0])
+			var p *graph.Path
+			if hub, ok := behind.via[srcs[0]]; ok && !contains(direct, srcs[0]) {
+				p = g.Follow(hubs[hub], srcs[0]) // source → hub
+				rest := g.Follow(next, hub)      // hub → ServiceAccount
+				p.Edges = append(p.Edges, rest.Edges...)
+				p.Nodes = append(p.Nodes, rest.Nodes[1:]...)
+			} else {
+				p = g.Follow(next, srcs[0])
+			}
 			p.Edges = append(p.Edges, fed, reads[0])
 			p.Nodes = append(p.Nodes, g.Node(fed.To), g.Node(reads[0].To))
 			names := make([]string, len(srcs))
@@ -189,10 +242,55 @@ func AttackPaths(e *env.Environment, g *graph.Graph) []AttackPath {
 			for i, r := range reads {
 				targets[i] = strings.TrimPrefix(g.Node(r.To).Label, "Key Vault secret ")
 			}
-			out = append(out, AttackPath{Sources: names, Path: p, Via: n.Label, Targets: targets})
+			out = append(out, AttackPath{Sources: names, SourceCount: count, Path: p, Via: n.Label, Targets: targets})
 		}
 	}
 	return out
+}
+
+// MaxListedSources bounds AttackPath.Sources: when every principal can
+// escape to a node, each path has tens of thousands of them.
+const MaxListedSources = 100
+
+// hubSources are the eligible sources behind a set of hub nodes, sorted,
+// with the hub each reaches the path through.
+type hubSources struct {
+	sources []string
+	set     map[string]bool
+	via     map[string]string
+}
+
+// mergeSources returns the first max of the union of the sorted lists a
+// and b (bset is b as a set), and the size of the union.
+func mergeSources(a, b []string, bset map[string]bool, max int) ([]string, int) {
+	count := len(b)
+	for _, x := range a {
+		if !bset[x] {
+			count++
+		}
+	}
+	var out []string
+	i, j := 0, 0
+	for len(out) < max && (i < len(a) || j < len(b)) {
+		switch {
+		case j >= len(b) || (i < len(a) && a[i] < b[j]):
+			out = append(out, a[i])
+			i++
+		case i >= len(a) || b[j] < a[i]:
+			out = append(out, b[j])
+			j++
+		default: // equal
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	return out, count
+}
+
+func contains(sorted []string, x string) bool {
+	i := sort.SearchStrings(sorted, x)
+	return i < len(sorted) && sorted[i] == x
 }
 
 func pathFindings(paths []AttackPath) []finding.Finding {
@@ -206,8 +304,8 @@ func pathFindings(paths []AttackPath) []finding.Finding {
 		}
 		target := strings.Join(ap.Targets, ", ")
 		who := strings.Join(ap.Sources, ", ")
-		if len(ap.Sources) > 5 {
-			who = fmt.Sprintf("%s and %d more", strings.Join(ap.Sources[:5], ", "), len(ap.Sources)-5)
+		if ap.SourceCount > 5 {
+			who = fmt.Sprintf("%s and %d more", strings.Join(ap.Sources[:5], ", "), ap.SourceCount-5)
 		}
 		ns, sa, _ := strings.Cut(strings.TrimPrefix(ap.Via, "ServiceAccount "), "/")
 		loc := ap.Path.Edges[len(ap.Path.Edges)-2].Evidence

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/akssec/akssec/internal/env"
 	"github.com/akssec/akssec/internal/finding"
 	"github.com/akssec/akssec/internal/snapshot"
@@ -165,5 +167,26 @@ suppressions:
 func TestRulesAreUnique(t *testing.T) {
 	if _, err := finding.NewRegistry(Rules()...); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestMergeSources(t *testing.T) {
+	b := []string{"b", "d", "f"}
+	bset := map[string]bool{"b": true, "d": true, "f": true}
+	for _, tc := range []struct {
+		a     []string
+		max   int
+		want  []string
+		count int
+	}{
+		{nil, 10, []string{"b", "d", "f"}, 3},
+		{[]string{"a", "d", "g"}, 10, []string{"a", "b", "d", "f", "g"}, 5},
+		{[]string{"a", "d", "g"}, 2, []string{"a", "b"}, 5},
+		{[]string{"d"}, 3, []string{"b", "d", "f"}, 3},
+	} {
+		got, count := mergeSources(tc.a, b, bset, tc.max)
+		if diff := cmp.Diff(tc.want, got); diff != "" || count != tc.count {
+			t.Errorf("mergeSources(%v, max %d): count %d, want %d; (-want +got):\n%s", tc.a, tc.max, count, tc.count, diff)
+		}
 	}
 }
