@@ -16,20 +16,7 @@ import (
 // does: data.inventory.cluster[groupVersion][kind][name] and
 // data.inventory.namespace[ns][groupVersion][kind][name].
 func Inventory(e *env.Environment) (map[string]any, error) {
-	cluster := map[string]any{}
-	namespaced := map[string]any{}
-	put := func(root map[string]any, keys []string, v any) {
-		m := root
-		for _, k := range keys[:len(keys)-1] {
-			next, ok := m[k].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				m[k] = next
-			}
-			m = next
-		}
-		m[keys[len(keys)-1]] = v
-	}
+	inv := map[string]any{"cluster": map[string]any{}, "namespace": map[string]any{}}
 	for _, o := range e.Snapshot.Objects {
 		var m map[string]any
 		if u, ok := o.Typed.(*unstructured.Unstructured); ok {
@@ -40,13 +27,9 @@ func Inventory(e *env.Environment) (map[string]any, error) {
 				return nil, fmt.Errorf("%s: %w", o.Loc, err)
 			}
 		}
-		if o.Namespace == "" {
-			put(cluster, []string{o.APIVersion, o.Kind, o.Name}, m)
-		} else {
-			put(namespaced, []string{o.Namespace, o.APIVersion, o.Kind, o.Name}, m)
-		}
+		gatekeeper.AddToInventory(inv, o.APIVersion, o.Kind, o.Namespace, o.Name, m)
 	}
-	return map[string]any{"cluster": cluster, "namespace": namespaced}, nil
+	return inv, nil
 }
 
 // fieldInfo says where a template looks: Container is the field inside a

@@ -490,16 +490,12 @@ func (inv *inventory) add(u *unstructured.Unstructured) error {
 		return fmt.Errorf("%w: resource %s has no kind", ErrRequestObject, u.GetName())
 	}
 	gv := gvk.GroupVersion().String()
-	keys := []string{"cluster", gv, gvk.Kind, u.GetName()}
-	if ns := u.GetNamespace(); ns != "" {
-		keys = []string{"namespace", ns, gv, gvk.Kind, u.GetName()}
-	}
 	if gvk.Group == "" && gvk.Kind == "Namespace" {
 		ns := &corev1.Namespace{}
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, ns); err != nil {
 			return fmt.Errorf("cannot cache non-namespace type: cannot cache Namespace: %w", err)
 		}
-		if keys[0] == "cluster" && gv == "v1" {
+		if u.GetNamespace() == "" && gv == "v1" {
 			inv.namespaces[u.GetName()] = ns
 		}
 	}
@@ -507,15 +503,6 @@ func (inv *inventory) add(u *unstructured.Unstructured) error {
 	if err != nil {
 		return err
 	}
-	node := inv.data
-	for _, k := range keys[:len(keys)-1] {
-		next, ok := node[k].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			node[k] = next
-		}
-		node = next
-	}
-	node[keys[len(keys)-1]] = m
+	gatekeeper.AddToInventory(inv.data, gv, gvk.Kind, u.GetNamespace(), u.GetName(), m)
 	return nil
 }
